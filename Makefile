@@ -1,0 +1,36 @@
+# The two contract commands: `make demo` (main job) and `make test` (whole suite + lint).
+# Both create the virtual environment on first use. torch is installed first, pinned, so
+# pip never pulls a CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_PIN := torch==2.13.0
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test lint venv venv-test bench clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+venv: $(VENV)/.base
+venv-test: $(VENV)/.test
+
+demo: $(VENV)/.base
+	$(PY) -m kexue demo
+
+lint: $(VENV)/.test
+	$(PY) -m ruff check kexue tests benchmarks experiments
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

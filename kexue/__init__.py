@@ -1,0 +1,16 @@
+"""kexue (科学): the methods of the Scientific Spaces blog (kexue.fm) as a tested PyTorch toolkit.
+
+Subpackages, one area each (see README "Where things live"):
+
+- ``kexue.models``      Transformer families and ``build_transformer_model``
+- ``kexue.layers``      attention, normalisation, position encodings, heads
+- ``kexue.optim``       AdaX, AdaFactor and the bert4keras-style optimizer wrappers
+- ``kexue.objectives``  losses, regularizers, adversarial training and other small methods
+- ``kexue.decoding``    batched autoregressive decoding with a KV cache
+- ``kexue.text``        tokenizers, WoBERT words, word discovery and segmentation
+- ``kexue.data``        data tools (external-memory shuffle, ...)
+- ``kexue.recipes``     runnable end-to-end recipes on real data
+- ``kexue.cli``         the ``kexue`` command line (``kexue demo``, ``kexue shuffle``, ...)
+"""
+
+__version__ = "0.1.0"

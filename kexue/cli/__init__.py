@@ -1,0 +1,69 @@
+"""The ``kexue`` command line.
+
+Each subcommand is one module in this package (``kexue/cli/<name>.py``) exposing
+``main(argv: list[str] | None = None) -> int`` and a one-line module docstring. The dispatcher
+finds them by listing the package, so adding a command never touches this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+__all__ = ["main", "commands"]
+
+
+def commands() -> dict[str, str]:
+    """Map each subcommand name to the first line of its module docstring (imports lazily)."""
+    found: dict[str, str] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        found[info.name] = ""
+    for name in list(found):
+        spec = importlib.util.find_spec(f"{__name__}.{name}")
+        doc = ""
+        if spec is not None and spec.origin:
+            doc = _first_docstring_line(spec.origin)
+        found[name] = doc
+    return dict(sorted(found.items()))
+
+
+def _first_docstring_line(path: str) -> str:
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    doc = ast.get_docstring(tree) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _usage(out) -> None:
+    print("usage: kexue COMMAND [ARGS...]\n\ncommands:", file=out)
+    for name, doc in commands().items():
+        print(f"  {name:<10} {doc}", file=out)
+    print("\nRun `kexue COMMAND --help` for a command's options.", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        _usage(sys.stdout)
+        return 0
+    if argv[0] in {"-V", "--version"}:
+        from kexue import __version__
+
+        print(f"kexue {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name.startswith("_") or name not in commands():
+        print(f"kexue: unknown command {name!r}\n", file=sys.stderr)
+        _usage(sys.stderr)
+        return 2
+    module = importlib.import_module(f"{__name__}.{name}")
+    try:
+        return int(module.main(rest) or 0)
+    except KeyboardInterrupt:
+        print("kexue: interrupted", file=sys.stderr)
+        return 130

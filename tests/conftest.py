@@ -1,0 +1,31 @@
+"""Shared fixtures. Real evaluation data lives in ``../shared/data`` beside the checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data_path(*parts: str) -> Path:
+    """Path to a file under ``../shared/data``; skips the calling test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found: {path} (shared/data is absent beside this checkout)")
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """The ``shared_data_path`` helper as a fixture: ``shared_data("sentiment", "x.data")``."""
+    return shared_data_path
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    yield
