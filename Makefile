@@ -27,7 +27,7 @@ demo: $(VENV)/.base
 	$(PY) -m kexue demo
 
 lint: $(VENV)/.test
-	$(PY) -m ruff check kexue tests benchmarks experiments
+	$(PY) -m ruff check .
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
