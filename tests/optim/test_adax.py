@@ -113,9 +113,9 @@ def test_raw_and_ema_forms_of_v_hat_agree():
 
 
 def test_two_million_steps_of_a_constant_gradient_stay_finite_in_float32():
-    """What this does: 1000 real steps from t = 1, then the step counter of the *real*
+    """What this does: 5000 real steps from t = 1, then the step counter of the *real*
     optimizer state is advanced to 8.8e5, 8.9e5 (where the raw (1+b2)^t overflows float32),
-    1e6, 1.5e6 and 2e6 - 200, and 200 real ``AdaX.step`` calls run from each, so the last
+    1e6, 1.5e6 and 2e6 - 500, and 500 real ``AdaX.step`` calls run from each, so the last
     update is step 2,000,000. With a constant gradient the exact state at any t is
     m = g (1 - b1^t) ~ g and v_hat = g^2, which the carried-over state already equals, so
     the jumps do not change what a full 2M-step run would hold at those counters."""
@@ -124,13 +124,13 @@ def test_two_million_steps_of_a_constant_gradient_stay_finite_in_float32():
     lr, eps = 1e-3, 1e-6
     opt = AdaX([p], lr=lr, betas=(0.9, 1e-4), eps=eps)
     p.grad = g.clone()
-    for _ in range(1000):
+    for _ in range(5000):
         opt.step()
     state = opt.state[p]
     expected_step = -lr * g / (g.abs() + eps)
-    for t0 in (880_000, 890_000, 1_000_000, 1_500_000, 1_999_800):
+    for t0 in (880_000, 890_000, 1_000_000, 1_500_000, 1_999_500):
         state["step"] = t0
-        for _ in range(200):
+        for _ in range(500):
             before = p.detach().clone()
             opt.step()
         assert torch.isfinite(p).all() and torch.isfinite(state["exp_avg_sq"]).all()
