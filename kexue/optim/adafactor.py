@@ -57,6 +57,44 @@ def _rms(x: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(x) / math.sqrt(x.numel())
 
 
+def _factored_direction(g, state, w, eps1, ws):
+    """Update the row/column averages; return ``(u, a, sum((a u)^2))`` where
+    ``a * u = g / sqrt(v_hat)``, ``v_hat = row * col / mean(row)``, ``u = g * rsqrt(col)`` and
+    ``a = rsqrt(row / mean(row))`` (applied later inside one ``addcmul``).
+
+    ``ws`` is a reused scratch tensor of g's shape (fresh full-size temporaries cost a page
+    fault per element on CPU, which dominated the step time).
+    """
+    i, j = factored_dims(g.shape, 0)
+    row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
+    g2 = torch.mul(g, g, out=ws)
+    if g.dim() == 2:  # (i, j) == (0, 1): BLAS matrix-vector products for the sums
+        row_sum = torch.mv(g2, g2.new_ones(g.shape[1])).unsqueeze(1)
+        col_sum = torch.mv(g2.t(), g2.new_ones(g.shape[0])).unsqueeze(0)
+    else:
+        row_sum = g2.sum(dim=j, keepdim=True)
+        col_sum = g2.sum(dim=i, keepdim=True)
+    row.mul_(1.0 - w).add_(row_sum.div_(g.shape[j]).add_(eps1), alpha=w)
+    col.mul_(1.0 - w).add_(col_sum.div_(g.shape[i]).add_(eps1), alpha=w)
+    a = torch.rsqrt(row / row.mean(dim=i, keepdim=True))
+    b = torch.rsqrt(col)
+    if g.dim() == 2:
+        weighted = torch.mv(g2, (b * b).squeeze(0)).unsqueeze(1)  # sum_j g^2 b^2
+    else:
+        weighted = g2.mul_(b * b).sum(dim=j, keepdim=True)
+    sum_u2 = float(torch.sum(weighted * (a * a)))
+    u = torch.mul(g, b, out=ws)
+    return u, a, sum_u2
+
+
+def _full_direction(g, state, w, eps1, ws):
+    """Unfactored moving average of ``g^2 + eps1``; returns ``(u, None, sum(u^2))``."""
+    v = state["exp_avg_sq"]
+    v.mul_(1.0 - w).addcmul_(g, g, value=w).add_(eps1 * w)
+    u = torch.rsqrt(v, out=ws).mul_(g)
+    return u, None, float(torch.linalg.vector_norm(u)) ** 2
+
+
 class AdaFactor(KexueOptimizer):
     r"""AdaFactor (Shazeer & Stern 2018) as Su's article derives it.
 
@@ -125,6 +163,7 @@ class AdaFactor(KexueOptimizer):
             "min_dim_size_to_factor": min_dim_size_to_factor,
             "decay_rate": decay_rate,
         }
+        self._workspace: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -186,38 +225,42 @@ class AdaFactor(KexueOptimizer):
                 master = p.float() if low_precision(p) else p
                 g = grad.to(master.dtype)
 
-                if "exp_avg_sq_row" in state:
-                    i, j = factored_dims(p.shape, 0)
-                    g2 = g * g
-                    row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
-                    row.mul_(1.0 - w).add_(g2.mean(dim=j, keepdim=True).add_(eps1), alpha=w)
-                    col.mul_(1.0 - w).add_(g2.mean(dim=i, keepdim=True).add_(eps1), alpha=w)
-                    del g2
-                    # u = g / sqrt(row * col / mean_i(row)) = g * a * b
-                    a = torch.rsqrt(row / row.mean(dim=i, keepdim=True))
-                    b = torch.rsqrt(col)
-                    u = g * a
-                    u.mul_(b)
-                else:
-                    v = state["exp_avg_sq"]
-                    v.mul_(1.0 - w).addcmul_(g, g, value=w).add_(eps1 * w)
-                    u = g * torch.rsqrt(v)
-
-                clip = max(1.0, float(_rms(u)) / group["clip_threshold"])
                 alpha = self._step_size(group, t)
                 if group["scale_parameter"]:
                     alpha *= max(eps2, float(_rms(master)))
+                ws = self._scratch(g)
+                if "exp_avg_sq_row" in state:
+                    u, a, sum_u2 = _factored_direction(g, state, w, eps1, ws)
+                else:
+                    u, a, sum_u2 = _full_direction(g, state, w, eps1, ws)
+                # u_hat = a * u / clip, with RMS(a * u) = sqrt(sum_u2 / numel)
+                clip = max(1.0, math.sqrt(sum_u2 / g.numel()) / group["clip_threshold"])
                 if beta1 > 0.0:
                     if "exp_avg" not in state:
                         state["exp_avg"] = torch.zeros_like(p, dtype=state_dtype(p))
-                    m = state["exp_avg"]
-                    m.mul_(beta1).add_(u, alpha=(1.0 - beta1) / clip)
+                    m = state["exp_avg"].mul_(beta1)
+                    if a is None:
+                        m.add_(u, alpha=(1.0 - beta1) / clip)
+                    else:
+                        m.addcmul_(u, a, value=(1.0 - beta1) / clip)
                     master.add_(m, alpha=-alpha)
-                else:
+                elif a is None:
                     master.add_(u, alpha=-alpha / clip)
+                else:
+                    master.addcmul_(u, a, value=-alpha / clip)
                 if master is not p:
                     p.copy_(master)
         return loss
+
+    def _scratch(self, g: torch.Tensor) -> torch.Tensor:
+        """A reusable scratch tensor shaped like ``g`` (one buffer per dtype and device, as
+        large as the largest gradient seen; not part of the optimizer state)."""
+        key = (g.dtype, g.device)
+        buf = self._workspace.get(key)
+        if buf is None or buf.numel() < g.numel():
+            buf = torch.empty(g.numel(), dtype=g.dtype, device=g.device)
+            self._workspace[key] = buf
+        return buf[: g.numel()].view(g.shape)
 
     def _init_state(self, state: dict[str, Any], p: torch.Tensor, group: dict[str, Any]) -> None:
         dtype = state_dtype(p)

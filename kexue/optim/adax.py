@@ -21,6 +21,8 @@ from kexue.optim._common import (
     state_dtype,
 )
 
+# foreach=None picks the multi-tensor kernels when the group's mean tensor is smaller than this.
+_FOREACH_MAX_MEAN_NUMEL = 65536
 # Beyond this exponent, expm1(x) == exp(x) to double precision and exp(-x) is used instead.
 _EXPM1_LIMIT = 700.0
 
@@ -84,7 +86,9 @@ class AdaX(KexueOptimizer):
         lr: learning rate, >= 0.
         betas: ``(beta1, beta2)`` with ``0 <= beta1 < 1`` and ``0 < beta2 < 1``.
         eps: added to ``sqrt(v_hat)``, >= 0.
-        foreach: use the multi-tensor (``torch._foreach_*``) kernels; ``None`` means yes.
+        foreach: use the multi-tensor (``torch._foreach_*``) kernels; ``None`` picks them for
+            groups of small tensors and a per-tensor loop with one reused scratch buffer for
+            large ones (faster on CPU, where fresh full-size temporaries are page-faulted).
 
     float16/bfloat16 parameters keep ``m`` and ``v_hat`` in float32 and are updated through a
     float32 copy. Sparse gradients raise ``ValueError`` (use ``extend_with_lazy_optimization``).
@@ -102,6 +106,7 @@ class AdaX(KexueOptimizer):
         foreach: bool | None = None,
     ) -> None:
         defaults = {"lr": lr, "betas": betas, "eps": eps, "foreach": foreach}
+        self._workspace: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -115,6 +120,17 @@ class AdaX(KexueOptimizer):
         group["eps"] = check_number("eps", group["eps"], 0.0, math.inf, high_open=True)
         if group["foreach"] not in (None, True, False):
             raise TypeError(f"foreach must be None or a bool, got {group['foreach']!r}")
+
+    def _scratch(self, like: torch.Tensor) -> torch.Tensor:
+        """A reusable scratch tensor shaped like ``like`` (one buffer per dtype and device, as
+        large as the largest parameter; not part of the optimizer state). Fresh full-size
+        temporaries cost a page fault per element on CPU."""
+        key = (like.dtype, like.device)
+        buf = self._workspace.get(key)
+        if buf is None or buf.numel() < like.numel():
+            buf = torch.empty(like.numel(), dtype=like.dtype, device=like.device)
+            self._workspace[key] = buf
+        return buf[: like.numel()].view(like.shape)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -154,23 +170,28 @@ class AdaX(KexueOptimizer):
                 exp_avg_sqs.append(state["exp_avg_sq"])
             if not params:
                 continue
-            update = _adax_foreach if group["foreach"] in (None, True) else _adax_single
+            foreach = group["foreach"]
+            if foreach is None:  # many small tensors: multi-tensor kernels; big ones: a loop
+                foreach = sum(p.numel() for p in params) < _FOREACH_MAX_MEAN_NUMEL * len(params)
+            update = _adax_foreach if foreach else _adax_single
             update(params, grads, exp_avgs, exp_avg_sqs, weights,
-                   lr=group["lr"], beta1=beta1, eps=group["eps"])
+                   lr=group["lr"], beta1=beta1, eps=group["eps"], scratch=self._scratch)
             for p, master in masters:
                 p.copy_(master)
         return loss
 
 
-def _adax_single(params, grads, exp_avgs, exp_avg_sqs, weights, *, lr, beta1, eps) -> None:
+def _adax_single(params, grads, exp_avgs, exp_avg_sqs, weights, *, lr, beta1, eps,
+                 scratch) -> None:
     for p, g, m, v, w in zip(params, grads, exp_avgs, exp_avg_sqs, weights):
         m.mul_(beta1).add_(g, alpha=1.0 - beta1)
         v.mul_(1.0 - w).addcmul_(g, g, value=w)
-        denom = v.sqrt().add_(eps)
+        denom = torch.sqrt(v, out=scratch(v)).add_(eps)
         p.addcdiv_(m, denom, value=-lr)
 
 
-def _adax_foreach(params, grads, exp_avgs, exp_avg_sqs, weights, *, lr, beta1, eps) -> None:
+def _adax_foreach(params, grads, exp_avgs, exp_avg_sqs, weights, *, lr, beta1, eps,
+                  scratch) -> None:
     torch._foreach_mul_(exp_avgs, beta1)
     torch._foreach_add_(exp_avgs, grads, alpha=1.0 - beta1)
     torch._foreach_mul_(exp_avg_sqs, [1.0 - w for w in weights])
