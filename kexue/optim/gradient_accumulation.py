@@ -33,6 +33,10 @@ class GradientAccumulationMixin(OptimizerExtension):
         k = group["grad_accum_steps"]
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"grad_accum_steps must be an int >= 1, got {k!r}")
+        for other in self.param_groups[:-1]:  # type: ignore[attr-defined]
+            if other["grad_accum_steps"] != k:
+                raise ValueError("grad_accum_steps must be the same in every param group "
+                                 f"(got {other['grad_accum_steps']} and {k})")
 
     def _ext_gate(self, ctx: StepContext) -> bool:
         if not super()._ext_gate(ctx):
@@ -52,9 +56,6 @@ class GradientAccumulationMixin(OptimizerExtension):
                     ext["accum_used"] = True
             ready.append(group["grad_accum_step"] % k == 0)
         if not all(ready):
-            if any(ready):
-                raise ValueError("param groups with different grad_accum_steps are out of step; "
-                                 "use the same grad_accum_steps in every group")
             return False
         for group in self.param_groups:  # type: ignore[attr-defined]
             k = group["grad_accum_steps"]

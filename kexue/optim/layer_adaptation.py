@@ -38,6 +38,11 @@ class LayerAdaptationMixin(OptimizerExtension):
         if group["exclude_from_layer_adaptation"]:
             require_names(group, "exclude_from_layer_adaptation")
 
+    def _ext_prepare(self, ctx: StepContext) -> None:
+        super()._ext_prepare(ctx)
+        for group in self.param_groups:  # type: ignore[attr-defined]
+            group_lr(group, "layer adaptation")  # fail before anything is updated
+
     def _ext_edit_deltas(self, ctx: StepContext) -> None:
         super()._ext_edit_deltas(ctx)
         for group, params, olds, deltas in ctx.updates:

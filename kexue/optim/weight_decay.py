@@ -36,6 +36,12 @@ class WeightDecayMixin(OptimizerExtension):
         if group["exclude_from_weight_decay"]:
             require_names(group, "exclude_from_weight_decay")
 
+    def _ext_prepare(self, ctx: StepContext) -> None:
+        super()._ext_prepare(ctx)
+        for group in self.param_groups:  # type: ignore[attr-defined]
+            if group["weight_decay_rate"] != 0.0:
+                group_lr(group, "weight decay")  # fail before anything is updated
+
     def _ext_edit_deltas(self, ctx: StepContext) -> None:
         super()._ext_edit_deltas(ctx)
         for group, params, olds, deltas in ctx.updates:

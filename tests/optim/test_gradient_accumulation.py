@@ -49,3 +49,10 @@ def test_bad_accumulation_steps_raise():
     for bad in (0, -2, 1.5):
         with pytest.raises(ValueError, match="grad_accum_steps"):
             Acc([torch.zeros(1, requires_grad=True)], lr=0.1, grad_accum_steps=bad)
+
+
+def test_groups_must_share_the_accumulation_steps():
+    Acc = extend_with_gradient_accumulation(torch.optim.SGD)
+    a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    with pytest.raises(ValueError, match="every param group"):
+        Acc([{"params": [a]}, {"params": [b], "grad_accum_steps": 3}], lr=0.1)

@@ -53,3 +53,20 @@ def test_decay_follows_the_scheduled_lr_and_matches_adamw_form(two_params):
         adax = -lr * (1 - 0.9 ** (t + 1)) * torch.tensor([1.0, -1.0], dtype=torch.float64)
         theta = before + adax - lr * 0.5 * before
         assert_close(m.values(), theta, rtol=1e-12, atol=1e-14)
+
+
+def test_per_group_rates_and_a_missing_numeric_lr(two_params):
+    m = two_params(1.0, -2.0)
+    opt = SGDW([{"params": [m.weight]}, {"params": [m.bias], "weight_decay_rate": 0.0}],
+               lr=0.1, weight_decay_rate=0.5)
+    m.set_grads(0.0, 0.0)
+    opt.step()
+    assert_close(m.values(), torch.tensor([0.95, -2.0], dtype=torch.float64))
+    from kexue.optim import AdaFactor
+
+    relative = extend_with_weight_decay(AdaFactor)(m.parameters(), lr=None)
+    m.set_grads(1.0, 1.0)
+    before = m.values()
+    with pytest.raises(ValueError, match="numeric learning rate"):
+        relative.step()
+    assert_close(m.values(), before)  # refused before anything was updated
