@@ -208,7 +208,7 @@ class AdaFactor(KexueOptimizer):
             eps1, eps2 = group["eps"]
             beta1 = group["beta1"] or 0.0
             for p in group["params"]:
-                if p.grad is None:
+                if p.grad is None or p.numel() == 0:
                     continue
                 grad = p.grad
                 if grad.is_sparse:

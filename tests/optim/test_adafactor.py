@@ -243,3 +243,13 @@ def test_low_precision_parameters_track_float32():
         diff = (lo.detach().float() - hi.detach()).abs().max()
         assert float(diff) <= 4 * tol * float(hi.detach().abs().max())
         assert math.isfinite(float(lo.detach().float().sum()))
+
+
+def test_empty_parameters_are_skipped():
+    empty = torch.zeros(0, 5, requires_grad=True)
+    full = torch.ones(3, requires_grad=True)
+    opt = AdaFactor([empty, full], lr=0.1)
+    empty.grad = torch.zeros(0, 5)
+    full.grad = torch.ones(3)
+    opt.step()
+    assert torch.isfinite(full).all() and float(full.detach().sum()) < 3.0
