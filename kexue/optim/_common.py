@@ -1,0 +1,169 @@
+"""Shared plumbing of the kexue optimizers: argument checks and ``state_dict`` safety.
+
+Nothing here is a method of an article; it is what every optimizer in :mod:`kexue.optim` needs
+to behave like a well-mannered ``torch.optim.Optimizer``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+# Group keys that say nothing about which optimizer produced a state_dict.
+_NEUTRAL_GROUP_KEYS = frozenset({"params", "param_names", "initial_lr"})
+
+
+def check_number(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number in the given range, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if below or above:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}, got {value}")
+    return value
+
+
+def check_lr(value: Any, *, allow_none: bool = False) -> float | None:
+    """Learning rates are finite and non-negative (``None`` only where the optimizer allows it)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, torch.Tensor):
+        raise TypeError("lr must be a Python float, not a tensor")
+    return check_number("lr", value, 0.0, math.inf, high_open=True)
+
+
+def low_precision(t: torch.Tensor) -> bool:
+    return t.dtype in LOW_PRECISION
+
+
+def state_dtype(p: torch.Tensor) -> torch.dtype:
+    """Optimizer statistics of float16/bfloat16 parameters are kept in float32."""
+    return torch.float32 if low_precision(p) else p.dtype
+
+
+def named_params(group: Mapping[str, Any]) -> Iterator[tuple[str | None, torch.Tensor]]:
+    """``(name, param)`` pairs of a group; names are ``None`` unless the optimizer was given
+    ``model.named_parameters()``."""
+    names = group.get("param_names")
+    params = group["params"]
+    if names is None:
+        names = [None] * len(params)
+    return zip(names, params)
+
+
+def require_names(group: Mapping[str, Any], option: str) -> None:
+    if group.get("param_names") is None:
+        raise ValueError(
+            f"{option} matches parameter names, but this param group has none: build the "
+            "optimizer from model.named_parameters() (or groups with 'param_names')"
+        )
+
+
+def name_matches(name: str | None, patterns: Any) -> bool:
+    """bert4keras rule: a pattern matches when it is a substring of the parameter name."""
+    return name is not None and any(pat in name for pat in patterns)
+
+
+def check_patterns(option: str, patterns: Any) -> tuple[str, ...]:
+    if isinstance(patterns, str):
+        raise TypeError(f"{option} must be a list of name substrings, not a single string")
+    try:
+        out = tuple(patterns)
+    except TypeError:
+        raise TypeError(f"{option} must be a list of name substrings") from None
+    for pat in out:
+        if not isinstance(pat, str) or not pat:
+            raise TypeError(f"{option} entries must be non-empty strings, got {pat!r}")
+    return out
+
+
+def check_compatible_state_dict(opt: Optimizer, state_dict: Any) -> None:
+    """Refuse a ``state_dict`` produced by a different optimizer (or a different wrapping).
+
+    ``torch.optim.Optimizer.load_state_dict`` accepts any dict with the right number of
+    parameters, so e.g. an Adam state silently loaded into AdaX would only fail (or worse,
+    not fail) at the next step. The hyper-parameter keys of each param group identify the
+    optimizer, so they must agree exactly.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a mapping, got {type(state_dict).__name__}")
+    missing = {"state", "param_groups"} - set(state_dict)
+    if missing:
+        raise ValueError(
+            f"state_dict lacks the key(s) {sorted(missing)}; is it an optimizer state?"
+        )
+    saved = state_dict["param_groups"]
+    if len(saved) != len(opt.param_groups):
+        raise ValueError(
+            f"state_dict has {len(saved)} param groups, this {type(opt).__name__} has "
+            f"{len(opt.param_groups)}"
+        )
+    for i, (ours, theirs) in enumerate(zip(opt.param_groups, saved)):
+        a = set(ours) - _NEUTRAL_GROUP_KEYS
+        b = set(theirs) - _NEUTRAL_GROUP_KEYS
+        if a != b:
+            raise ValueError(
+                f"state_dict was not produced by a {type(opt).__name__}: param group {i} "
+                f"lacks {sorted(a - b)} and has unexpected {sorted(b - a)}"
+            )
+
+
+def param_index(opt: Optimizer) -> list[torch.Tensor]:
+    """Parameters in the order ``state_dict`` numbers them."""
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def restore_state_dtypes(
+    opt: Optimizer, state_dict: Mapping[str, Any], keys: frozenset[str]
+) -> None:
+    """Undo torch's cast of float32 statistics to a float16/bfloat16 parameter's dtype.
+
+    ``Optimizer.load_state_dict`` casts every floating state tensor to its parameter's dtype;
+    for the float32 statistics we keep for low-precision parameters that would lose bits and
+    break bit-identical continuation.
+    """
+    params = param_index(opt)
+    for idx, saved in state_dict["state"].items():
+        if not isinstance(idx, int) or not 0 <= idx < len(params):
+            continue
+        p = params[idx]
+        state = opt.state[p]
+        for key, value in saved.items():
+            if (
+                key in keys
+                and isinstance(value, torch.Tensor)
+                and key in state
+                and state[key].dtype != value.dtype
+            ):
+                state[key] = value.detach().to(device=p.device).clone()
+
+
+class KexueOptimizer(Optimizer):
+    """Base of AdaX and AdaFactor: strict ``load_state_dict`` and float32 statistics."""
+
+    _float32_state_keys: frozenset[str] = frozenset()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        check_compatible_state_dict(self, state_dict)
+        super().load_state_dict(state_dict)
+        restore_state_dtypes(self, state_dict, self._float32_state_keys)
+
+    def _check_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        self._check_group(self.param_groups[-1])
