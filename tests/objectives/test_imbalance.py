@@ -24,7 +24,9 @@ PRIOR = torch.tensor([0.7, 0.2, 0.08, 0.02], dtype=torch.float64)
 
 def _data(n=12, c=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, c, generator=g, dtype=torch.float64), torch.randint(0, c, (n,), generator=g)
+    return torch.randn(n, c, generator=g, dtype=torch.float64), torch.randint(
+        0, c, (n,), generator=g
+    )
 
 
 def test_uniform_prior_or_zero_tau_is_plain_ce():
@@ -115,7 +117,7 @@ def test_post_hoc_rule_raises_balanced_accuracy_on_synthetic_long_tail():
         post = balanced(logit_adjustment(plain(xt), prior).argmax(1))
         la = balanced(adjusted(xt).argmax(1))
         # Bayes-optimal balanced rule: argmax log p(x|y) = nearest mean.
-        bayes = balanced((-(xt[:, None] - means) ** 2).sum(-1).argmax(1))
+        bayes = balanced((-((xt[:, None] - means) ** 2)).sum(-1).argmax(1))
     assert post > raw + 0.1 and la > raw + 0.1
     assert abs(post - bayes) < 0.03 and abs(la - bayes) < 0.03
 

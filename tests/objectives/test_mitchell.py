@@ -6,15 +6,19 @@ from kexue.objectives import mitchell_divide, mitchell_multiply
 
 
 def _bits_multiply_f32(a, b):
-    return (a.view(np.int32).astype(np.int64) + b.view(np.int32) - 0x3F800000).astype(
-        np.int32
-    ).view(np.float32)
+    return (
+        (a.view(np.int32).astype(np.int64) + b.view(np.int32) - 0x3F800000)
+        .astype(np.int32)
+        .view(np.float32)
+    )
 
 
 def _bits_divide_f32(a, b):
-    return (a.view(np.int32).astype(np.int64) - b.view(np.int32) + 0x3F800000).astype(
-        np.int32
-    ).view(np.float32)
+    return (
+        (a.view(np.int32).astype(np.int64) - b.view(np.int32) + 0x3F800000)
+        .astype(np.int32)
+        .view(np.float32)
+    )
 
 
 def _log_antilog(a, b, op):
@@ -121,7 +125,9 @@ def test_kinds_and_errors():
     with pytest.raises(TypeError, match="share a dtype"):
         mitchell_multiply(np.float32(1), np.float64(1))
     with pytest.raises(TypeError, match="float32 or float64"):
-        mitchell_multiply(torch.tensor([1.0], dtype=torch.float16), torch.tensor([1.0], dtype=torch.float16))
+        mitchell_multiply(
+            torch.tensor([1.0], dtype=torch.float16), torch.tensor([1.0], dtype=torch.float16)
+        )
     with pytest.raises(TypeError, match="mix"):
         mitchell_multiply(np.float32(1), torch.tensor(1.0))
     with pytest.raises(TypeError):

@@ -15,14 +15,18 @@ from kexue.objectives import (
 
 def _data(seed=0, n=6, c=20):
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, c, generator=g, dtype=torch.float64), torch.randint(0, c, (n,), generator=g)
+    return torch.randn(n, c, generator=g, dtype=torch.float64), torch.randint(
+        0, c, (n,), generator=g
+    )
 
 
 def test_k_equals_n_is_cross_entropy():
     x, y = _data()
     y[0] = -100
     for red in ("mean", "sum", "none"):
-        assert_close(sparse_cross_entropy(x, y, 20, reduction=red), F.cross_entropy(x, y, reduction=red))
+        assert_close(
+            sparse_cross_entropy(x, y, 20, reduction=red), F.cross_entropy(x, y, reduction=red)
+        )
 
 
 def test_closed_form_and_zero_gradient_outside_topk():
