@@ -80,7 +80,9 @@ def seed_all(seed: int) -> torch.Generator:
 def write_section(marker: str, body: str) -> None:
     """Replace the block between ``<!-- marker:begin -->`` and ``<!-- marker:end -->`` in
     docs/objectives.md (written atomically, so no half-written doc is left behind)."""
-    with open(DOC.with_suffix(".md.lock"), "w") as lock:
+    lock_path = REPO / "experiments" / "out" / "objectives_doc.lock"  # git-ignored
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # experiments may run side by side
         _replace_block(marker, body)
 
