@@ -149,7 +149,7 @@ def main(argv=None):
         f"(vocab {len(vocab)} chars, maxlen {args.maxlen}), {args.epochs} epochs, Adam {args.lr}, "
         f"batch 64; test accuracy at the best-validation epoch, mean ± std over "
         f"{args.seeds} seeds (valid 2,111 / test 2,111 sentences). Total "
-        f"{(time.time() - t0) / 60:.1f} CPU-minutes on the shared 2-core machine.",
+        f"{(time.time() - t0) / 60:.1f} wall-clock minutes on the shared 2-core machine.",
         "",
         "| method | valid acc | test acc | Δ test vs baseline |",
         "|---|---|---|---|",

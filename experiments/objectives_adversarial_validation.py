@@ -132,7 +132,7 @@ def main(argv=None):
         f"validation sets of {args.valid} sentences; mean over {args.seeds} seeds. "
         f"Out-of-fold discriminator ROC AUC (train vs test): "
         f"{statistics.mean(aucs):.3f} (0.5 = no detectable shift). "
-        f"{(time.time() - t0) / 60:.1f} CPU-minutes on the shared machine.",
+        f"{(time.time() - t0) / 60:.1f} wall-clock minutes on the shared 2-core machine.",
         "",
         "| validation set | valid F1 | test F1 (same dictionary) | valid − test F1 "
         "| valid OOV | test OOV | distinct sentences |",

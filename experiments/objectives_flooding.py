@@ -88,7 +88,7 @@ def main(argv=None):
         f"Sentiment char-CNN, {args.train} training sentences, {args.epochs} epochs, Adam "
         f"{args.lr}, batch 64, seed {args.seed}; losses are the mean cross-entropy over the whole "
         f"training subset (eval mode, no dropout) and over the 2,111 test sentences. "
-        f"{(time.time() - t0) / 60:.1f} CPU-minutes on the shared machine.",
+        f"{(time.time() - t0) / 60:.1f} wall-clock minutes on the shared 2-core machine.",
         "",
         "| flood level b | final train loss | final test loss | min test loss (epoch) "
         "| final test acc | best test acc |",

@@ -189,7 +189,8 @@ def main(argv=None):
         + ", ".join(f"{NAMES[c]} {n}" for c, n in zip(CLASSES, counts_seen))
         + f"; balanced test set of {args.test_per_class} per class. Mean over {args.seeds} "
         f"seeds (each draws its own split and initialisation); {args.epochs} epochs, Adam "
-        f"{args.lr}, batch 32. {(time.time() - t0) / 60:.1f} CPU-minutes on the shared machine.",
+        f"{args.lr}, batch 32. {(time.time() - t0) / 60:.1f} wall-clock minutes on the shared "
+        "2-core machine.",
         "",
         f"| method | balanced acc | {head} |",
         "|---|---|" + "---|" * len(CLASSES),
