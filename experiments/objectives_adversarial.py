@@ -129,7 +129,7 @@ def main(argv=None):
             eps[m] = max(scores, key=scores.get)
             sweep_lines.append(
                 f"| {m} | "
-                + " | ".join(f"ε = {e:g}: {100 * v:.2f}" for e, v in scores.items())
+                + "; ".join(f"ε = {e:g}: {100 * v:.2f}" for e, v in scores.items())
                 + f" | {eps[m]:g} |"
             )
     results = {m: [] for m in methods}
