@@ -76,3 +76,28 @@ def test_bad_inputs():
         sample_validation(torch.tensor([1.0, -1.0]), 3)
     with pytest.raises(ValueError, match="even"):
         next(balanced_batches(5, 5, 3))
+
+
+def test_real_temporal_shift_is_detected(shared_data):
+    # People's Daily 1998-01 is in publication order: first 75 % vs last 25 % is a real shift
+    # (experiments/objectives_adversarial_validation.py); a discriminator must see it.
+    import zlib
+
+    lines = shared_data("peoples_daily_199801", "seg_gold.utf8").read_text("utf-8").splitlines()
+    lines = [ln.replace(" ", "") for ln in lines if ln.strip()]
+    rows = [i for i, t in enumerate(lines) for _ in t]
+    cols = [zlib.crc32(ch.encode()) % 1024 for t in lines for ch in t]
+    x = torch.zeros(len(lines), 1024).index_put_(
+        (torch.tensor(rows), torch.tensor(cols)), torch.ones(len(rows)), accumulate=True
+    )
+    x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-6)
+    cut = int(0.75 * len(lines))
+    g = torch.Generator().manual_seed(0)
+    dp, dq = discriminator_probabilities(x[:cut], x[cut:], folds=2, epochs=1, lr=0.02, generator=g)
+    assert roc_auc(dp, dq) > 0.6
+    # a random split of the pool against itself shows no shift
+    perm = torch.randperm(cut, generator=g)
+    d0, d1 = discriminator_probabilities(
+        x[perm[: cut // 2]], x[perm[cut // 2 :]], folds=2, epochs=1, lr=0.02, generator=g
+    )
+    assert abs(roc_auc(d0, d1) - 0.5) < 0.05

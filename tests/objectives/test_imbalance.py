@@ -220,3 +220,82 @@ def test_bad_targets_and_logits():
         focal_loss(torch.zeros(3), torch.tensor([0.0, 2.0, 1.0]))
     with pytest.raises(ValueError, match="counts"):
         prior_from_counts([3, 0, 1])
+
+
+def _top_level_operator(expr):
+    depth, best, best_prec = 0, None, 9
+    for i, ch in enumerate(expr):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch in "+-*/" and not (ch == "-" and (i == 0 or expr[i - 1] in "(*/+-")):
+            if ch == "*" and "**" in expr:
+                return None
+            prec = 0 if ch in "+-" else 1
+            if prec <= best_prec:
+                best, best_prec = ch, prec
+    return best
+
+
+def test_real_data_long_tail_ape210k(shared_data):
+    # Real-data direction check: on a long-tailed Ape210K "last operator" task, the LA loss and
+    # the post-hoc rule beat plain CE on balanced accuracy (see experiments/objectives_long_tail).
+    import json
+    import zlib
+
+    path = shared_data("ape210k", "valid.ape.json")
+    classes = ["/", "*", "-", "+"]
+    rows = []
+    for line in path.read_text("utf-8").splitlines():
+        d = json.loads(line)
+        op = _top_level_operator(d["equation"].replace(" ", "")[2:])
+        if op in classes:
+            rows.append((d["original_text"], classes.index(op)))
+    g = torch.Generator().manual_seed(0)
+    buckets = 2048
+
+    def featurize(texts):
+        pairs = [
+            (i, zlib.crc32(gram.encode()) % buckets)
+            for i, t in enumerate(texts)
+            for j in range(len(t))
+            for gram in (t[j], t[j : j + 2])
+        ]
+        idx = torch.tensor(pairs).T
+        x = torch.zeros(len(texts), buckets).index_put_(
+            (idx[0], idx[1]), torch.ones(idx.shape[1]), accumulate=True
+        )
+        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-6)
+
+    train, test, counts = [], [], [1200, 240, 80, 24]
+    for k in range(4):
+        cls = [r for r in rows if r[1] == k]
+        perm = torch.randperm(len(cls), generator=g).tolist()
+        test += [cls[i] for i in perm[:100]]
+        train += [cls[i] for i in perm[100 : 100 + counts[k]]]
+    xtr = featurize([t for t, _ in train])
+    ytr = torch.tensor([y for _, y in train])
+    xte = featurize([t for t, _ in test])
+    yte = torch.tensor([y for _, y in test])
+    prior = prior_from_counts(counts).float()
+
+    def fit(loss_fn):
+        torch.manual_seed(0)
+        lin = torch.nn.Linear(buckets, 4)
+        opt = torch.optim.Adam(lin.parameters(), lr=0.05)
+        for _ in range(150):
+            opt.zero_grad()
+            (loss_fn(lin(xtr), ytr) + 1e-4 * lin.weight.pow(2).sum()).backward()
+            opt.step()
+        with torch.no_grad():
+            return lin(xte)
+
+    def balanced(pred):
+        return float(torch.stack([(pred[yte == k] == k).float().mean() for k in range(4)]).mean())
+
+    ce_logits = fit(F.cross_entropy)
+    la_logits = fit(lambda f, t: logit_adjusted_cross_entropy(f, t, prior))
+    ce = balanced(ce_logits.argmax(1))
+    assert balanced(la_logits.argmax(1)) > ce + 0.05
+    assert balanced(logit_adjustment(ce_logits, prior).argmax(1)) > ce + 0.05
