@@ -1,6 +1,6 @@
 """Flooding's train / test loss curves on the sentiment set (char-CNN from scratch).
 
-    /work/main/.venv/bin/python experiments/objectives_flooding.py [--levels 0,0.1,0.2]
+    /work/main/.venv/bin/python experiments/objectives_flooding.py [--levels 0,0.1,0.2] [--seeds 3]
 
 Trains the same CharCNN on a 2,000-sentence subset of ../shared/data/sentiment for many
 epochs (so it over-fits), once without flooding (b = 0) and once per flood level b, and logs
@@ -11,6 +11,7 @@ docs/img/objectives_flooding.png and a table into docs/objectives.md.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -60,7 +61,8 @@ def main(argv=None):
     ap.add_argument("--train", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -75,32 +77,47 @@ def main(argv=None):
 
     data = (tensors(sub), tensors(test))
     levels = [float(b) for b in args.levels.split(",")]
-    curves = {}
-    for b in levels:
-        curves[b] = run(b, args.seed, data, len(vocab), args.epochs, args.lr)
-        last = curves[b][-1]
-        print(
-            f"b={b}: final train loss {last[0]:.3f}, test loss {last[2]:.3f}, "
-            f"test acc {last[3]:.4f}",
-            flush=True,
-        )
+    runs = {b: [] for b in levels}
+    for seed in range(args.seed, args.seed + args.seeds):
+        for b in levels:  # alternate the levels within each seed
+            runs[b].append(run(b, seed, data, len(vocab), args.epochs, args.lr))
+            last = runs[b][-1][-1]
+            print(
+                f"seed {seed} b={b}: final train loss {last[0]:.3f}, test loss {last[2]:.3f}, "
+                f"test acc {last[3]:.4f}",
+                flush=True,
+            )
+    # per-epoch means over seeds
+    curves = {
+        b: [
+            tuple(statistics.mean(r[e][j] for r in rs) for j in range(4))
+            for e in range(args.epochs)
+        ]
+        for b, rs in runs.items()
+    }
     lines = [
         f"Sentiment char-CNN, {args.train} training sentences, {args.epochs} epochs, Adam "
-        f"{args.lr}, batch 64, seed {args.seed}; losses are the mean cross-entropy over the whole "
+        f"{args.lr}, batch 64, mean over seeds {args.seed}–{args.seed + args.seeds - 1}; "
+        f"losses are the mean cross-entropy over the whole "
         f"training subset (eval mode, no dropout) and over the 2,111 test sentences. "
         f"{(time.time() - t0) / 60:.1f} wall-clock minutes on the shared 2-core machine.",
         "",
         "| flood level b | final train loss | final test loss | min test loss (epoch) "
-        "| final test acc | best test acc |",
+        "| final test acc (± std over seeds) | best-epoch test acc |",
         "|---|---|---|---|---|---|",
     ]
+
+    def sd(b):
+        finals = [one[-1][3] for one in runs[b]]
+        return statistics.stdev(finals) if len(finals) > 1 else 0.0
+
     for b, c in curves.items():
         test_losses = [r[2] for r in c]
         k = min(range(len(c)), key=lambda i: test_losses[i])
         lines.append(
             f"| {'none' if b == 0 else f'{b:g}'} | {c[-1][0]:.3f} | {c[-1][2]:.3f} | "
-            f"{test_losses[k]:.3f} ({k + 1}) | {100 * c[-1][3]:.2f} | "
-            f"{100 * max(r[3] for r in c):.2f} |"
+            f"{test_losses[k]:.3f} ({k + 1}) | {100 * c[-1][3]:.2f} ± {100 * sd(b):.2f} | "
+            f"{100 * statistics.mean(max(r[3] for r in one) for one in runs[b]):.2f} |"
         )
     table = "\n".join(lines)
     print(table)
@@ -118,6 +135,7 @@ def main(argv=None):
         axes[0].plot(epochs, [r[0] for r in c], label=label)
         axes[1].plot(epochs, [r[2] for r in c], label=label)
     for ax, title in zip(axes, ("train loss (whole subset)", "test loss")):
+        title += f", mean of {args.seeds} seeds"
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.legend()
