@@ -1,0 +1,84 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.testing import assert_close
+
+from kexue.objectives import (
+    SparseCrossEntropy,
+    sparse_cross_entropy,
+    sparse_softmax,
+    topk_logit_mask,
+)
+
+
+def _data(seed=0, n=6, c=20):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, c, generator=g, dtype=torch.float64), torch.randint(
+        0, c, (n,), generator=g
+    )
+
+
+def test_k_equals_n_is_cross_entropy():
+    x, y = _data()
+    y[0] = -100
+    for red in ("mean", "sum", "none"):
+        assert_close(
+            sparse_cross_entropy(x, y, 20, reduction=red), F.cross_entropy(x, y, reduction=red)
+        )
+
+
+def test_closed_form_and_zero_gradient_outside_topk():
+    x, y = _data(1)
+    k = 5
+    x.requires_grad_()
+    loss = sparse_cross_entropy(x, y, k, reduction="none")
+    top = x.detach().topk(k, 1).indices
+    ref = torch.logsumexp(x.detach().gather(1, top), 1) - x.detach().gather(1, y[:, None])[:, 0]
+    assert_close(loss.detach(), ref)
+    loss.sum().backward()
+    outside = torch.ones_like(x, dtype=torch.bool).scatter(1, top, False)
+    outside[torch.arange(len(y)), y] = False  # the target always gets a gradient
+    assert bool((x.grad[outside] == 0).all())
+    # inside the top-k the gradient is the sparse softmax minus the one-hot
+    expected = sparse_softmax(x.detach(), k) - F.one_hot(y, 20)
+    assert_close(x.grad, expected)
+
+
+def test_sparse_softmax_support_and_sum():
+    x, _ = _data(2)
+    p = sparse_softmax(x, 3)
+    assert bool(((p > 0).sum(1) == 3).all())
+    assert_close(p.sum(1), torch.ones(6, dtype=torch.float64))
+
+
+def test_margin_inequality_of_full_ce():
+    # Full CE reaching loss eps needs s_max - s_min >= log(n-1) - log(e^eps - 1) (8046).
+    n, eps = 100, math.log(2)
+    bound = math.log(n - 1) - math.log(math.exp(eps) - 1)
+    target_logit = torch.tensor(bound, dtype=torch.float64)
+    x = torch.zeros(1, n, dtype=torch.float64)
+    x[0, 0] = target_logit
+    assert abs(float(F.cross_entropy(x, torch.tensor([0]))) - eps) < 1e-9
+    # with k = 10 the same margin gives a far smaller loss: the pressure is gone
+    assert float(sparse_cross_entropy(x, torch.tensor([0]), 10)) < eps / 5
+
+
+def test_topk_mask_does_not_modify_input_and_module():
+    x, y = _data(3)
+    x0 = x.clone()
+    m = topk_logit_mask(x, 4, fill_value=-1000.0)
+    assert_close(x, x0)
+    assert int((m > -1000).sum()) == 6 * 4
+    assert_close(SparseCrossEntropy(4)(x, y), sparse_cross_entropy(x, y, 4))
+
+
+def test_bad_inputs():
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"k must be in \[1, 20\]"):
+        sparse_cross_entropy(x, y, 21)
+    with pytest.raises(TypeError, match="int"):
+        sparse_cross_entropy(x, y, 2.0)
+    with pytest.raises(ValueError, match=r"\[0, 19\]"):
+        sparse_cross_entropy(x, y + 20, 5)
