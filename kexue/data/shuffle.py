@@ -1,0 +1,771 @@
+"""Exact uniform line shuffle of files far larger than memory (Rao/Sandelius scatter).
+
+Article: 有限内存下全局打乱几百G文件（Python）, https://kexue.fm/archives/8662 (Su Jianlin, 2021).
+The article's own two-phase method (cut the corpus into ``m`` consecutive chunks, shuffle each,
+then emit one line of every chunk per round in a fresh random order) is **not** a uniform
+permutation, as the article says: it reaches only ``(m!)^n (n!)^m`` of the ``(mn)!`` orders.
+This module uses the two-pass scatter of C. R. Rao (Sankhya 1961) and Sandelius (1962), also
+described by Jane Street ("How to shuffle a big dataset", 2018) and by Lemire (2010):
+
+1. **Scatter.** Send every line, independently and uniformly at random, to one of ``k``
+   bucket files (lines keep their input order inside a bucket).
+2. **Shuffle.** Visit the buckets in order 0..k-1. A bucket that fits the memory budget is read
+   into memory, permuted with an unbiased Fisher-Yates shuffle and appended to the output; a
+   bucket that does not fit is scattered again (step 1) into sub-buckets with fresh randomness
+   and handled recursively, in place of the bucket.
+
+**Why every permutation is equally likely.** Let the input have ``n`` lines and fix an output
+order ``sigma``. For a vector of bucket sizes ``(n_1, ..., n_k)`` summing to ``n``, the output
+equals ``sigma`` exactly when (a) every line whose ``sigma``-position lies in the ``b``-th block
+of ``n_b`` consecutive positions was sent to bucket ``b`` -- one labelling, probability
+``k^-n`` -- and (b) each bucket's permutation puts its lines in the ``sigma`` order -- one
+permutation of each bucket, probability ``prod_b 1/n_b!`` given the labels. Summing over size
+vectors, ``P(sigma) = sum_{n_1+..+n_k=n} k^-n prod_b 1/n_b!``, which does not depend on
+``sigma``: the output is uniform. The argument only needs each bucket to be shuffled
+*uniformly given its contents*, independently of the labels; a bucket that is scattered again
+is shuffled uniformly by induction on the recursion (the choice "in memory or recurse" depends
+only on the bucket's contents, never on its order, and terminates with probability one because
+a bucket of ``m >= 2`` lines stays whole with probability ``k^(1-m) <= 1/2``). So the result is
+exactly uniform for any memory budget, fan-out and number of temporary files -- unlike the
+article's method. (As for every seeded shuffle, the randomness comes from a PRNG, PCG64 here;
+"exact" is about the algorithm given ideal random bits.)
+
+Cost: every byte is read and written twice (as in the article and terashuf) when the buckets
+fit, plus one more pass over a bucket that has to be split again. At most ``max_open_files``
+bucket files are open at once. Peak memory is the budget plus a fixed overhead (the Python
+interpreter, NumPy and a few I/O chunks of at most 4 MiB), with one caveat: a single line is
+always held whole in memory.
+
+Lines are bytes separated by ``separator`` (``\\n``; ``\\0`` with ``-z``): any encoding, CRLF
+(the ``\\r`` stays part of the line), empty lines. A last line without a separator gets one,
+so multiple inputs mix as one corpus and no two lines are glued together.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from kexue.data.sizes import parse_size
+
+__all__ = ["shuffle_files", "ShuffleReport", "LINE_OVERHEAD", "MAX_OPEN_FILES"]
+
+#: Bytes of Python bookkeeping per line held in memory (bytes object header, list and index
+#: slots). The memory cost of a set of lines is ``bytes + LINE_OVERHEAD * lines``.
+LINE_OVERHEAD = 64
+#: Default maximum number of bucket files open at once (the scatter fan-out).
+MAX_OPEN_FILES = 256
+#: Target mean bucket cost as a fraction of the budget (leaves room for the random spread).
+_FILL = 0.5
+_MAX_CHUNK = 4 << 20
+_MIN_CHUNK = 64 << 10
+_OUT_BLOCK = 1 << 20
+_MAX_DEPTH = 200
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class ShuffleReport:
+    """What :func:`shuffle_files` did.
+
+    ``lines``/``bytes`` count the output (a final line without a separator counts one more
+    byte); ``external`` is False when everything was shuffled in memory; ``passes`` is the
+    deepest scatter level (1 = one scatter pass, 0 = in memory); ``temp_files`` is the number of
+    bucket files created; ``outputs`` lists the files written (empty for stdout).
+    """
+
+    lines: int
+    bytes: int
+    external: bool
+    passes: int
+    temp_files: int
+    outputs: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class _Source:
+    def __init__(self, spec: PathLike | BinaryIO):
+        self.spec = spec
+        if spec == "-":
+            self.name = "<stdin>"
+            self.size: int | None = None
+        elif hasattr(spec, "read"):
+            self.name = getattr(spec, "name", "<stream>")
+            self.size = None
+        else:
+            path = os.fspath(spec)
+            self.name = path
+            try:
+                st = os.stat(path)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot read input {path!r}: {e.strerror}") from None
+            if os.path.isdir(path):
+                raise IsADirectoryError(errno.EISDIR, f"input {path!r} is a directory")
+            try:  # fail before any work if it cannot be opened
+                open(path, "rb").close()
+            except OSError as e:
+                raise OSError(e.errno, f"cannot read input {path!r}: {e.strerror}") from None
+            self.size = st.st_size if os.path.isfile(path) else None
+
+    def open(self) -> BinaryIO:
+        if self.spec == "-":
+            return _NoClose(sys.stdin.buffer)
+        if hasattr(self.spec, "read"):
+            return _NoClose(self.spec)
+        return open(os.fspath(self.spec), "rb")
+
+
+class _NoClose:
+    """Context manager around a stream we must not close (stdin, a caller's file)."""
+
+    def __init__(self, f: BinaryIO):
+        self.f = f
+
+    def read(self, n: int) -> bytes:
+        return self.f.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _read_chunks(
+    sources: Sequence[_Source], chunk: int, sep: bytes, on_bytes: Callable[[int], None]
+) -> Iterator[tuple[list[bytes], int]]:
+    """Yield ``(lines, nbytes)``: lists of complete lines (without separators) in input order.
+
+    ``nbytes`` is the size of those lines with one separator each. A file's last line without a
+    separator is yielded as a line of its own (it will get a separator on output).
+    """
+    for src in sources:
+        try:
+            with src.open() as f:
+                parts: list[bytes] = []  # pieces of a line that spans chunks
+                while True:
+                    data = f.read(chunk)
+                    if not data:
+                        break
+                    on_bytes(len(data))
+                    lines = data.split(sep)
+                    if len(lines) == 1:
+                        parts.append(data)
+                        continue
+                    nbytes = len(data) - len(lines[-1])
+                    if parts:
+                        nbytes += sum(map(len, parts))
+                        parts.append(lines[0])
+                        lines[0] = b"".join(parts)
+                        parts = []
+                    tail = lines.pop()
+                    if tail:
+                        parts.append(tail)
+                    yield lines, nbytes
+                if parts:
+                    last = b"".join(parts)
+                    yield [last], len(last) + 1
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise
+            raise OSError(e.errno, f"cannot read input {src.name!r}: {e.strerror or e}") from e
+
+
+def _read_bucket(paths: Sequence[str], chunk: int, sep: bytes) -> Iterator[list[bytes]]:
+    """Lines of bucket files (every line ends with ``sep``), in chunks."""
+    for path in paths:
+        with open(path, "rb") as f:
+            tail = b""
+            while True:
+                data = f.read(chunk)
+                if not data:
+                    break
+                lines = data.split(sep)
+                if tail:
+                    lines[0] = tail + lines[0]
+                tail = lines.pop()
+                if lines:
+                    yield lines
+            if tail:  # cannot happen for files we wrote; keep the bytes anyway
+                yield [tail]
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _create_temp_beside(path: str) -> tuple[str, BinaryIO]:
+    directory, base = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"output directory {directory!r} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"output {path!r} is a directory")
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.kexue-tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write output {path!r}: {e.strerror}") from None
+        return tmp, os.fdopen(fd, "wb")
+    raise FileExistsError(errno.EEXIST, f"cannot create a temporary file beside {path!r}")
+
+
+class _Sink:
+    """Where shuffled lines go: one file (atomic rename), stdout, or numbered shards."""
+
+    def __init__(
+        self,
+        output: PathLike | BinaryIO,
+        sep: bytes,
+        shard_lines: int | None,
+        shard_bytes: int | None,
+        on_bytes: Callable[[int], None],
+    ):
+        self.sep = sep
+        self.shard_lines = shard_lines
+        self.shard_bytes = shard_bytes
+        self.on_bytes = on_bytes
+        self.lines = 0
+        self.bytes = 0
+        self.temps: list[tuple[str, str]] = []  # (temporary name, final name)
+        self.f: BinaryIO | None = None
+        self.stream: BinaryIO | None = None
+        self.sharded = shard_lines is not None or shard_bytes is not None
+        self.in_shard_lines = 0
+        self.in_shard_bytes = 0
+        if self.sharded:
+            if output == "-" or hasattr(output, "write"):
+                raise ValueError("sharded output needs a file name template, not a stream")
+            self.template = os.fspath(output)
+            if "{" not in self.template:
+                self.template += "-{i:05d}"
+            try:
+                self.template.format(i=0)
+            except (KeyError, IndexError, ValueError) as e:
+                raise ValueError(
+                    f"invalid shard template {self.template!r}: use '{{i}}' or '{{i:05d}}' ({e})"
+                ) from None
+            if self.template.format(i=0) == self.template.format(i=1):
+                raise ValueError(f"shard template {self.template!r} must contain '{{i}}'")
+            self._new_shard()
+        elif output == "-":
+            self.stream = sys.stdout.buffer
+        elif hasattr(output, "write"):
+            self.stream = output  # type: ignore[assignment]
+        else:
+            tmp, self.f = _create_temp_beside(os.fspath(output))
+            self.temps.append((tmp, os.fspath(output)))
+
+    def _new_shard(self) -> None:
+        if self.f is not None:
+            self.f.close()
+        final = self.template.format(i=len(self.temps))
+        tmp, self.f = _create_temp_beside(final)
+        self.temps.append((tmp, final))
+        self.in_shard_lines = 0
+        self.in_shard_bytes = 0
+
+    def _write(self, data: bytes) -> None:
+        target = self.f if self.f is not None else self.stream
+        try:
+            target.write(data)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise OSError(errno.ENOSPC, "no space left on device while writing the output") from e
+            raise
+        self.on_bytes(len(data))
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write lines (without separators); each gets one separator."""
+        if not lines:
+            return
+        if not self.sharded:
+            lines.append(b"")
+            data = self.sep.join(lines)
+            self._write(data)
+            self.lines += len(lines) - 1
+            self.bytes += len(data)
+            return
+        while lines:
+            take = self._room(lines)
+            if take == 0:
+                self._new_shard()
+                continue
+            part = lines[:take]
+            lines = lines[take:]
+            part.append(b"")
+            data = self.sep.join(part)
+            self._write(data)
+            self.lines += take
+            self.bytes += len(data)
+            self.in_shard_lines += take
+            self.in_shard_bytes += len(data)
+
+    def _room(self, lines: list[bytes]) -> int:
+        """How many of ``lines`` fit in the current shard (at least one in an empty shard)."""
+        n = len(lines)
+        if self.shard_lines is not None:
+            n = min(n, self.shard_lines - self.in_shard_lines)
+        if self.shard_bytes is not None and n > 0:
+            sizes = np.fromiter(map(len, lines[:n]), dtype=np.int64, count=n) + 1
+            room = self.shard_bytes - self.in_shard_bytes
+            n = int(np.searchsorted(np.cumsum(sizes), room, side="right"))
+        if n == 0 and self.in_shard_lines == 0:
+            return 1  # a line longer than a whole shard gets a shard of its own
+        return n
+
+    def write_stream(self, f: BinaryIO, nbytes: int) -> None:
+        """Copy one line (``nbytes`` including its separator) from ``f`` without loading it."""
+        if self.sharded:
+            full = (self.shard_lines is not None and self.in_shard_lines >= self.shard_lines) or (
+                self.shard_bytes is not None
+                and self.in_shard_lines > 0
+                and self.in_shard_bytes + nbytes > self.shard_bytes
+            )
+            if full:
+                self._new_shard()
+        left = nbytes
+        while left:
+            data = f.read(min(left, _MAX_CHUNK))
+            if not data:
+                raise OSError(errno.EIO, "temporary bucket file was truncated")
+            self._write(data)
+            left -= len(data)
+        self.lines += 1
+        self.bytes += nbytes
+        self.in_shard_lines += 1
+        self.in_shard_bytes += nbytes
+
+    def commit(self) -> tuple[str, ...]:
+        if self.f is not None:
+            try:
+                self.f.flush()
+                os.fsync(self.f.fileno())
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise OSError(errno.ENOSPC, "no space left on device while writing the output") from e
+                raise
+            self.f.close()
+            self.f = None
+        if self.stream is not None:
+            self.stream.flush()
+        if self.sharded and self.in_shard_lines == 0 and self.lines > 0:
+            tmp, _ = self.temps.pop()  # a trailing empty shard
+            os.remove(tmp)
+        for tmp, final in self.temps:
+            os.replace(tmp, final)
+        done = tuple(final for _, final in self.temps)
+        self.temps = []
+        return done
+
+    def abort(self) -> None:
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError:
+                pass
+            self.f = None
+        for tmp, _ in self.temps:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+        self.temps = []
+
+
+# --------------------------------------------------------------------------- the algorithm
+
+
+@dataclass
+class _Bucket:
+    paths: list[str]
+    nbytes: int = 0
+    nlines: int = 0
+
+    def cost(self) -> int:
+        return self.nbytes + LINE_OVERHEAD * self.nlines
+
+
+def _rng(entropy: int, key: tuple[int, ...]) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
+
+
+def _fanout(cost: int, budget: int, max_open: int) -> int:
+    return max(2, min(max_open, math.ceil(cost / max(1.0, budget * _FILL))))
+
+
+class _Writer:
+    """A background thread that writes ``(file, bytes)`` pairs, so disk copies overlap the
+    Python work of the main thread. Holds at most ``limit`` bytes in its queue."""
+
+    def __init__(self, limit: int):
+        self.q: queue.Queue = queue.Queue()
+        self.limit = limit
+        self.pending = 0
+        self.cv = threading.Condition()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="kexue-shuffle-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.q.get()
+            if item is None:
+                return
+            f, data = item
+            try:
+                if self.error is None:
+                    f.write(data)
+            except BaseException as e:  # handed to the main thread
+                self.error = e
+            with self.cv:
+                self.pending -= len(data)
+                self.cv.notify_all()
+
+    def write(self, f: BinaryIO, data: bytes) -> None:
+        self.check()
+        with self.cv:
+            while self.pending > 0 and self.pending + len(data) > self.limit:
+                self.cv.wait()
+            self.pending += len(data)
+        self.q.put((f, data))
+
+    def drain(self) -> None:
+        with self.cv:
+            while self.pending > 0:
+                self.cv.wait()
+        self.check()
+
+    def check(self) -> None:
+        if self.error is not None:
+            e = self.error
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise OSError(
+                    errno.ENOSPC, "no space left on device while writing temporary files"
+                ) from e
+            raise e
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+
+
+class _Scatter:
+    """Send lines to ``k`` bucket files uniformly at random (one label per line)."""
+
+    def __init__(self, directory: str, tag: str, k: int, rng: np.random.Generator, sep: bytes,
+                 writer: _Writer):
+        self.directory, self.tag, self.k, self.rng, self.sep = directory, tag, k, rng, sep
+        self.writer = writer
+        self.files: list[BinaryIO | None] = [None] * k
+        self.buckets = [_Bucket([os.path.join(directory, f"{tag}.{b}")]) for b in range(k)]
+        self.created = 0
+
+    def add(self, lines: list[bytes]) -> None:
+        n = len(lines)
+        labels = self.rng.integers(0, self.k, size=n, dtype=np.uint16)
+        counts = np.bincount(labels, minlength=self.k)
+        order = np.argsort(labels, kind="stable")
+        arr = np.empty(n, dtype=object)
+        arr[:] = lines
+        arr = arr[order]
+        ends = np.cumsum(counts)
+        for b in np.flatnonzero(counts).tolist():
+            end = int(ends[b])
+            start = end - int(counts[b])
+            part = arr[start:end].tolist()
+            part.append(b"")
+            data = self.sep.join(part)
+            f = self.files[b]
+            if f is None:
+                f = self.files[b] = open(self.buckets[b].paths[0], "wb")
+                self.created += 1
+            self.writer.write(f, data)
+            self.buckets[b].nbytes += len(data)
+            self.buckets[b].nlines += end - start
+
+    def close(self) -> list[_Bucket]:
+        self.writer.drain()
+        for f in self.files:
+            if f is not None:
+                f.close()
+        self.files = [None] * self.k
+        return self.buckets
+
+
+def _remove(paths: Sequence[str]) -> None:
+    for p in paths:
+        try:
+            os.remove(p)
+        except FileNotFoundError:
+            pass
+
+
+def _emit_in_memory(
+    chunks: list[list[bytes]], n: int, nbytes: int, rng: np.random.Generator, sink: _Sink
+) -> None:
+    """Uniformly permute the lines of ``chunks`` (``n`` lines) and write them to ``sink``.
+
+    Consumes ``chunks``. Fisher-Yates via ``Generator.permutation`` (unbiased bounded draws).
+    """
+    arr = np.empty(n, dtype=object)
+    i = 0
+    chunks.reverse()
+    while chunks:  # free each chunk's list as soon as it is copied
+        lines = chunks.pop()
+        arr[i : i + len(lines)] = lines
+        i += len(lines)
+    del lines
+    perm = rng.permutation(n)
+    block = max(1, int(_OUT_BLOCK * n / max(1, nbytes)))
+    for j in range(0, n, block):
+        sink.write_lines(arr[perm[j : j + block]].tolist())
+
+
+def shuffle_files(
+    inputs: Sequence[PathLike | BinaryIO] | PathLike,
+    output: PathLike | BinaryIO,
+    memory: int | str = "1G",
+    seed: int | None = None,
+    tmpdir: PathLike | None = None,
+    *,
+    shard_lines: int | None = None,
+    shard_bytes: int | str | None = None,
+    separator: bytes = b"\n",
+    max_open_files: int = MAX_OPEN_FILES,
+    progress: bool = False,
+) -> ShuffleReport:
+    """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
+
+    Every permutation of the input lines is equally likely whatever ``memory`` is (see the
+    module docstring for the method and the proof); the same ``seed`` and ``memory`` give the
+    same output. Article: https://kexue.fm/archives/8662.
+
+    Args:
+        inputs: file paths, ``"-"`` for stdin, or binary streams; read in order and mixed as
+            one corpus. A single path is accepted too.
+        output: a path (written to a temporary name beside it and renamed at the end, so it may
+            equal an input), ``"-"`` for stdout (streamed), or a binary stream. With sharding it
+            is a name template: ``{i}`` (e.g. ``part-{i:05d}.txt``) is replaced by the shard
+            number, and a name without ``{`` gets ``-{i:05d}`` appended.
+        memory: the memory budget, bytes or a size string (``"512K"``, ``"256M"``, ``"4G"``).
+            Input that fits (``bytes + LINE_OVERHEAD * lines``) is shuffled in memory.
+        seed: a non-negative int for a reproducible order, ``None`` for fresh entropy.
+        tmpdir: where bucket files go (default: the system temporary directory). They take
+            about the input size and are removed on success, error and Ctrl-C.
+        shard_lines, shard_bytes: split the output into numbered shards of at most this many
+            lines / bytes (lines are never split; a longer line gets a shard of its own).
+        separator: the one-byte line separator (``b"\\0"`` for ``-z``).
+        max_open_files: the most bucket files open at once (>= 2).
+        progress: show a tqdm progress bar (bytes read and written) on stderr.
+
+    Raises:
+        ValueError / TypeError: bad arguments. ``OSError`` with a clear message for unreadable
+        inputs, an unwritable output, or a full disk; no partial output is left behind.
+    """
+    budget = parse_size(memory)
+    if budget < 1:
+        raise ValueError("memory must be at least 1 byte")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    if not isinstance(separator, bytes) or len(separator) != 1:
+        raise ValueError(f"separator must be a single byte, got {separator!r}")
+    if shard_lines is not None and shard_bytes is not None:
+        raise ValueError("give at most one of shard_lines and shard_bytes")
+    if shard_lines is not None and (
+        isinstance(shard_lines, bool) or not isinstance(shard_lines, int) or shard_lines < 1
+    ):
+        raise ValueError(f"shard_lines must be a positive int, got {shard_lines!r}")
+    if shard_bytes is not None:
+        shard_bytes = parse_size(shard_bytes)
+        if shard_bytes < 1:
+            raise ValueError("shard_bytes must be positive")
+    if isinstance(max_open_files, bool) or not isinstance(max_open_files, int):
+        raise TypeError("max_open_files must be an int")
+    if not 2 <= max_open_files <= 65535:
+        raise ValueError(f"max_open_files must be in [2, 65535], got {max_open_files}")
+    if isinstance(inputs, str | os.PathLike) or hasattr(inputs, "read"):
+        inputs = [inputs]  # type: ignore[list-item]
+    inputs = list(inputs)  # type: ignore[arg-type]
+    if sum(1 for x in inputs if x == "-") > 1:
+        raise ValueError("stdin ('-') can be given only once")
+    if tmpdir is not None and not os.path.isdir(tmpdir):
+        raise FileNotFoundError(errno.ENOENT, f"temporary directory {os.fspath(tmpdir)!r} does not exist")
+
+    sources = [_Source(x) for x in inputs]
+    entropy = seed if seed is not None else np.random.SeedSequence().entropy
+    chunk = min(_MAX_CHUNK, max(_MIN_CHUNK, budget // 16))
+    known = [s.size for s in sources]
+    total = sum(known) if all(x is not None for x in known) else None  # type: ignore[misc]
+
+    bar = _progress_bar(progress, total)
+    sink = _Sink(output, separator, shard_lines, shard_bytes, bar.update_write)
+    state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir)
+    try:
+        _run(sources, total, sink, state, bar.update_read)
+        outputs = sink.commit()
+    except BaseException as e:
+        sink.abort()
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e):
+            where = state.directory or tmpdir or tempfile.gettempdir()
+            raise OSError(
+                errno.ENOSPC, f"no space left on device (temporary files in {where!r})"
+            ) from e
+        raise
+    finally:
+        state.cleanup()
+        bar.close()
+    return ShuffleReport(
+        lines=sink.lines,
+        bytes=sink.bytes,
+        external=state.passes > 0,
+        passes=state.passes,
+        temp_files=state.temp_files,
+        outputs=outputs,
+    )
+
+
+class _State:
+    def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir):
+        self.budget, self.sep, self.chunk = budget, sep, chunk
+        self.entropy, self.max_open, self.tmpdir = entropy, max_open, tmpdir
+        self.directory: str | None = None
+        self.writer: _Writer | None = None
+        self.passes = 0
+        self.temp_files = 0
+
+    def start_external(self) -> None:
+        if self.directory is None:
+            try:
+                self.directory = tempfile.mkdtemp(prefix="kexue-shuffle-", dir=self.tmpdir)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot create a temporary directory: {e.strerror}") from e
+            self.writer = _Writer(limit=2 * self.chunk)
+
+    def scatter(self, key: tuple[int, ...], k: int) -> _Scatter:
+        tag = "b" + "-".join(map(str, key)) if key else "root"
+        self.passes = max(self.passes, len(key) + 1)
+        if len(key) >= _MAX_DEPTH:
+            raise RuntimeError("shuffle recursion too deep (this should never happen)")
+        return _Scatter(self.directory, tag, k, _rng(self.entropy, key + (0,)), self.sep,
+                        self.writer)
+
+    def cleanup(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+
+def _run(
+    sources: Sequence[_Source],
+    total: int | None,
+    sink: _Sink,
+    st: _State,
+    on_read: Callable[[int], None],
+) -> None:
+    budget = st.budget
+    chunks = _read_chunks(sources, st.chunk, st.sep, on_read)
+    pending: list[list[bytes]] = []
+    n = nbytes = 0
+    external = total is not None and total >= budget  # cannot fit: bytes alone exceed it
+    for lines, size in chunks:
+        pending.append(lines)
+        n += len(lines)
+        nbytes += size
+        if external or nbytes + LINE_OVERHEAD * n > budget:
+            external = True
+            break
+    if not external:
+        _emit_in_memory(pending, n, nbytes, _rng(st.entropy, (1,)), sink)
+        return
+
+    # External path: scatter everything into k top-level buckets.
+    st.start_external()
+    cost_so_far = nbytes + LINE_OVERHEAD * n
+    if total is not None:
+        estimate = math.ceil(cost_so_far * total / max(1, nbytes))
+        k = _fanout(estimate, budget, st.max_open)
+    else:
+        k = st.max_open
+    sc = st.scatter((), k)
+    pending.reverse()
+    while pending:
+        sc.add(pending.pop())
+    for lines, _ in chunks:
+        sc.add(lines)
+    buckets = sc.close()
+    st.temp_files += sc.created
+
+    # Visit buckets depth first, in order; split again the ones that do not fit.
+    stack = [(b, (i,)) for i, b in reversed(list(enumerate(buckets)))]
+    while stack:
+        bucket, key = stack.pop()
+        if bucket.nlines == 0:
+            _remove(bucket.paths)
+            continue
+        if bucket.cost() <= budget:
+            parts = list(_read_bucket(bucket.paths, st.chunk, st.sep))
+            _emit_in_memory(parts, bucket.nlines, bucket.nbytes, _rng(st.entropy, key + (1,)), sink)
+        elif bucket.nlines == 1:
+            with open(bucket.paths[0], "rb") as f:
+                sink.write_stream(f, bucket.nbytes)
+        else:
+            sc = st.scatter(key, _fanout(bucket.cost(), budget, st.max_open))
+            for lines in _read_bucket(bucket.paths, st.chunk, st.sep):
+                sc.add(lines)
+            subs = sc.close()
+            st.temp_files += sc.created
+            stack.extend((b, key + (i,)) for i, b in reversed(list(enumerate(subs))))
+        _remove(bucket.paths)
+
+
+class _Bar:
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update_read(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def update_write(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress_bar(enabled: bool, total: int | None) -> _Bar:
+    if not enabled:
+        return _Bar(None)
+    from tqdm import tqdm
+
+    return _Bar(
+        tqdm(
+            total=2 * total if total is not None else None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="shuffle (read+write)",
+            file=sys.stderr,
+        )
+    )
