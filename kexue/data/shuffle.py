@@ -47,7 +47,6 @@ import errno
 import math
 import os
 import queue
-import shutil
 import sys
 import tempfile
 import threading
@@ -61,9 +60,10 @@ from kexue.data.sizes import parse_size
 
 __all__ = ["shuffle_files", "ShuffleReport", "LINE_OVERHEAD", "MAX_OPEN_FILES"]
 
-#: Bytes of Python bookkeeping per line held in memory (bytes object header, list and index
-#: slots). The memory cost of a set of lines is ``bytes + LINE_OVERHEAD * lines``.
-LINE_OVERHEAD = 64
+#: Bytes of Python bookkeeping per line held in memory: a bytes object header (33) and its
+#: allocator rounding, a list slot, an object-array slot and a permutation index (8 each).
+#: The memory cost of a set of lines is ``bytes + LINE_OVERHEAD * lines``.
+LINE_OVERHEAD = 80
 #: Default maximum number of bucket files open at once (the scatter fan-out).
 MAX_OPEN_FILES = 256
 #: Target mean bucket cost as a fraction of the budget (leaves room for the random spread).
@@ -71,6 +71,8 @@ _FILL = 0.5
 _MAX_CHUNK = 4 << 20
 _MIN_CHUNK = 64 << 10
 _OUT_BLOCK = 1 << 20
+_ASYNC_MIN = 64 << 10
+_NO_SPACE_OUTPUT = "no space left on device while writing the output"
 _MAX_DEPTH = 200
 
 PathLike = str | os.PathLike
@@ -207,6 +209,11 @@ def _read_bucket(paths: Sequence[str], chunk: int, sep: bytes) -> Iterator[list[
 # --------------------------------------------------------------------------- outputs
 
 
+def _open_write(path: str, exclusive: bool = False) -> BinaryIO:
+    """Open a file for writing: every output and temporary file goes through here."""
+    return open(path, "xb" if exclusive else "wb")
+
+
 def _create_temp_beside(path: str) -> tuple[str, BinaryIO]:
     directory, base = os.path.split(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -216,12 +223,12 @@ def _create_temp_beside(path: str) -> tuple[str, BinaryIO]:
     for _ in range(100):
         tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.kexue-tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            f = _open_write(tmp, exclusive=True)
         except FileExistsError:
             continue
         except OSError as e:
             raise OSError(e.errno, f"cannot write output {path!r}: {e.strerror}") from None
-        return tmp, os.fdopen(fd, "wb")
+        return tmp, f
     raise FileExistsError(errno.EEXIST, f"cannot create a temporary file beside {path!r}")
 
 
@@ -286,7 +293,7 @@ class _Sink:
             target.write(data)
         except OSError as e:
             if e.errno == errno.ENOSPC:
-                raise OSError(errno.ENOSPC, "no space left on device while writing the output") from e
+                raise OSError(errno.ENOSPC, _NO_SPACE_OUTPUT) from e
             raise
         self.on_bytes(len(data))
 
@@ -358,7 +365,7 @@ class _Sink:
                 os.fsync(self.f.fileno())
             except OSError as e:
                 if e.errno == errno.ENOSPC:
-                    raise OSError(errno.ENOSPC, "no space left on device while writing the output") from e
+                    raise OSError(errno.ENOSPC, _NO_SPACE_OUTPUT) from e
                 raise
             self.f.close()
             self.f = None
@@ -410,8 +417,10 @@ def _fanout(cost: int, budget: int, max_open: int) -> int:
 
 
 class _Writer:
-    """A background thread that writes ``(file, bytes)`` pairs, so disk copies overlap the
-    Python work of the main thread. Holds at most ``limit`` bytes in its queue."""
+    """Writes ``(file, bytes)`` pairs on a background thread, so disk copies overlap the Python
+    work of the main thread; holds at most ``limit`` bytes in its queue. Small writes made while
+    the queue is empty go straight through (no thread hand-off). Writes to one file keep their
+    order either way, so the output stays deterministic."""
 
     def __init__(self, limit: int):
         self.q: queue.Queue = queue.Queue()
@@ -419,8 +428,7 @@ class _Writer:
         self.pending = 0
         self.cv = threading.Condition()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="kexue-shuffle-writer", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
 
     def _run(self) -> None:
         while True:
@@ -440,9 +448,17 @@ class _Writer:
     def write(self, f: BinaryIO, data: bytes) -> None:
         self.check()
         with self.cv:
+            if self.pending == 0 and len(data) < _ASYNC_MIN:
+                f.write(data)
+                return
             while self.pending > 0 and self.pending + len(data) > self.limit:
                 self.cv.wait()
             self.pending += len(data)
+        if self.thread is None:
+            self.thread = threading.Thread(
+                target=self._run, name="kexue-shuffle-writer", daemon=True
+            )
+            self.thread.start()
         self.q.put((f, data))
 
     def drain(self) -> None:
@@ -461,20 +477,22 @@ class _Writer:
             raise e
 
     def close(self) -> None:
-        self.q.put(None)
-        self.thread.join()
+        if self.thread is not None:
+            self.q.put(None)
+            self.thread.join()
+            self.thread = None
 
 
 class _Scatter:
     """Send lines to ``k`` bucket files uniformly at random (one label per line)."""
 
-    def __init__(self, directory: str, tag: str, k: int, rng: np.random.Generator, sep: bytes,
-                 writer: _Writer):
-        self.directory, self.tag, self.k, self.rng, self.sep = directory, tag, k, rng, sep
-        self.writer = writer
+    def __init__(self, st: _State, prefix: str, k: int, rng: np.random.Generator):
+        self.st, self.k, self.rng, self.sep = st, k, rng, st.sep
+        self.writer = st.writer
         self.files: list[BinaryIO | None] = [None] * k
-        self.buckets = [_Bucket([os.path.join(directory, f"{tag}.{b}")]) for b in range(k)]
+        self.buckets = [_Bucket([f"{prefix}.{b}"]) for b in range(k)]
         self.created = 0
+        st.scatters.append(self)
 
     def add(self, lines: list[bytes]) -> None:
         n = len(lines)
@@ -493,7 +511,9 @@ class _Scatter:
             data = self.sep.join(part)
             f = self.files[b]
             if f is None:
-                f = self.files[b] = open(self.buckets[b].paths[0], "wb")
+                path = self.buckets[b].paths[0]
+                self.st.temp_paths.add(path)
+                f = self.files[b] = _open_write(path)
                 self.created += 1
             self.writer.write(f, data)
             self.buckets[b].nbytes += len(data)
@@ -501,19 +521,19 @@ class _Scatter:
 
     def close(self) -> list[_Bucket]:
         self.writer.drain()
-        for f in self.files:
-            if f is not None:
-                f.close()
-        self.files = [None] * self.k
+        self.close_files()
+        self.st.scatters.remove(self)
+        self.st.temp_files += self.created
         return self.buckets
 
-
-def _remove(paths: Sequence[str]) -> None:
-    for p in paths:
-        try:
-            os.remove(p)
-        except FileNotFoundError:
-            pass
+    def close_files(self) -> None:
+        for f in self.files:
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        self.files = [None] * self.k
 
 
 def _emit_in_memory(
@@ -530,7 +550,7 @@ def _emit_in_memory(
         lines = chunks.pop()
         arr[i : i + len(lines)] = lines
         i += len(lines)
-    del lines
+    lines = None
     perm = rng.permutation(n)
     block = max(1, int(_OUT_BLOCK * n / max(1, nbytes)))
     for j in range(0, n, block):
@@ -605,7 +625,9 @@ def shuffle_files(
     if sum(1 for x in inputs if x == "-") > 1:
         raise ValueError("stdin ('-') can be given only once")
     if tmpdir is not None and not os.path.isdir(tmpdir):
-        raise FileNotFoundError(errno.ENOENT, f"temporary directory {os.fspath(tmpdir)!r} does not exist")
+        raise FileNotFoundError(
+            errno.ENOENT, f"temporary directory {os.fspath(tmpdir)!r} does not exist"
+        )
 
     sources = [_Source(x) for x in inputs]
     entropy = seed if seed is not None else np.random.SeedSequence().entropy
@@ -622,7 +644,7 @@ def shuffle_files(
     except BaseException as e:
         sink.abort()
         if isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e):
-            where = state.directory or tmpdir or tempfile.gettempdir()
+            where = state.tmpdir
             raise OSError(
                 errno.ENOSPC, f"no space left on device (temporary files in {where!r})"
             ) from e
@@ -641,37 +663,42 @@ def shuffle_files(
 
 
 class _State:
+    """Settings and the temporary files of one run (removed by ``cleanup`` whatever happens)."""
+
     def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir):
         self.budget, self.sep, self.chunk = budget, sep, chunk
-        self.entropy, self.max_open, self.tmpdir = entropy, max_open, tmpdir
-        self.directory: str | None = None
-        self.writer: _Writer | None = None
+        self.entropy, self.max_open = entropy, max_open
+        self.tmpdir = os.fspath(tmpdir) if tmpdir is not None else tempfile.gettempdir()
+        tag = f"kexue-shuffle-{os.getpid()}-{os.urandom(4).hex()}"
+        self.prefix = os.path.join(self.tmpdir, tag)
+        self.writer = _Writer(limit=2 * chunk)
+        self.scatters: list[_Scatter] = []
+        self.temp_paths: set[str] = set()
         self.passes = 0
         self.temp_files = 0
 
-    def start_external(self) -> None:
-        if self.directory is None:
-            try:
-                self.directory = tempfile.mkdtemp(prefix="kexue-shuffle-", dir=self.tmpdir)
-            except OSError as e:
-                raise OSError(e.errno, f"cannot create a temporary directory: {e.strerror}") from e
-            self.writer = _Writer(limit=2 * self.chunk)
-
     def scatter(self, key: tuple[int, ...], k: int) -> _Scatter:
-        tag = "b" + "-".join(map(str, key)) if key else "root"
+        tag = "-".join(map(str, key)) if key else "root"
         self.passes = max(self.passes, len(key) + 1)
         if len(key) >= _MAX_DEPTH:
             raise RuntimeError("shuffle recursion too deep (this should never happen)")
-        return _Scatter(self.directory, tag, k, _rng(self.entropy, key + (0,)), self.sep,
-                        self.writer)
+        return _Scatter(self, f"{self.prefix}.{tag}", k, _rng(self.entropy, key + (0,)))
+
+    def remove(self, paths: Sequence[str]) -> None:
+        for p in paths:
+            if p in self.temp_paths:
+                self.temp_paths.discard(p)
+                try:
+                    os.remove(p)
+                except FileNotFoundError:
+                    pass
 
     def cleanup(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
+        self.writer.close()
+        for sc in self.scatters:
+            sc.close_files()
+        self.scatters = []
+        self.remove(list(self.temp_paths))
 
 
 def _run(
@@ -698,7 +725,6 @@ def _run(
         return
 
     # External path: scatter everything into k top-level buckets.
-    st.start_external()
     cost_so_far = nbytes + LINE_OVERHEAD * n
     if total is not None:
         estimate = math.ceil(cost_so_far * total / max(1, nbytes))
@@ -712,14 +738,13 @@ def _run(
     for lines, _ in chunks:
         sc.add(lines)
     buckets = sc.close()
-    st.temp_files += sc.created
 
     # Visit buckets depth first, in order; split again the ones that do not fit.
     stack = [(b, (i,)) for i, b in reversed(list(enumerate(buckets)))]
     while stack:
         bucket, key = stack.pop()
         if bucket.nlines == 0:
-            _remove(bucket.paths)
+            st.remove(bucket.paths)
             continue
         if bucket.cost() <= budget:
             parts = list(_read_bucket(bucket.paths, st.chunk, st.sep))
@@ -732,9 +757,8 @@ def _run(
             for lines in _read_bucket(bucket.paths, st.chunk, st.sep):
                 sc.add(lines)
             subs = sc.close()
-            st.temp_files += sc.created
             stack.extend((b, key + (i,)) for i, b in reversed(list(enumerate(subs))))
-        _remove(bucket.paths)
+        st.remove(bucket.paths)
 
 
 class _Bar:
