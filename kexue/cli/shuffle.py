@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="lines end with NUL, not newline")
     p.add_argument("--max-open-files", type=int, default=None, metavar="N",
                    help="most temporary files open at once (default 256)")
+    p.add_argument("--fsync", action="store_true",
+                   help="flush the output to disk before the final rename (durable, slower)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             shard_bytes=args.shard_bytes,
             separator=b"\0" if args.zero_terminated else b"\n",
             max_open_files=args.max_open_files or MAX_OPEN_FILES,
+            fsync=args.fsync,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except (OSError, ValueError, TypeError) as e:

@@ -52,6 +52,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 import numpy as np
@@ -72,7 +73,6 @@ _MAX_CHUNK = 4 << 20
 _MIN_CHUNK = 64 << 10
 _OUT_BLOCK = 1 << 20
 _ASYNC_MIN = 64 << 10
-_NO_SPACE_OUTPUT = "no space left on device while writing the output"
 _MAX_DEPTH = 200
 
 PathLike = str | os.PathLike
@@ -147,63 +147,102 @@ class _NoClose:
         return False
 
 
-def _read_chunks(
-    sources: Sequence[_Source], chunk: int, sep: bytes, on_bytes: Callable[[int], None]
+class _ReadAhead:
+    """The blocks of a sequence of files, in order, as ``(file index, data)`` with
+    ``data == b""`` at the end of each file. With ``threaded``, a background thread reads ahead
+    (file reads release the GIL, so the disk copy overlaps the main thread's Python work),
+    holding at most ``depth`` blocks in its queue."""
+
+    def __init__(self, openers: Sequence[Callable[[], BinaryIO]], names: Sequence[str],
+                 chunk: int, threaded: bool, depth: int = 2):
+        self.openers, self.names, self.chunk = openers, names, chunk
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        if threaded:
+            self.q: queue.Queue = queue.Queue(maxsize=depth)
+            self.thread = threading.Thread(target=self._run, name="kexue-shuffle-reader",
+                                           daemon=True)
+            self.thread.start()
+
+    def _blocks(self) -> Iterator[tuple[int, bytes, OSError | None]]:
+        for i, opener in enumerate(self.openers):
+            try:
+                with opener() as f:
+                    while True:
+                        data = f.read(self.chunk)
+                        yield i, data, None
+                        if not data:
+                            break
+            except OSError as e:
+                yield i, b"", e
+                return
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _run(self) -> None:
+        for item in self._blocks():
+            if not self._put(item) or item[2] is not None:
+                return
+        self._put(None)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        items = self._blocks() if self.thread is None else iter(self.q.get, None)
+        for i, data, err in items:
+            if err is not None:
+                if err.errno == errno.ENOSPC:
+                    raise err
+                raise OSError(err.errno, f"cannot read {self.names[i]}: {err.strerror or err}")
+            yield i, data
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+
+def _split_lines(
+    blocks: Iterator[tuple[int, bytes]], sep: bytes, on_bytes: Callable[[int], None]
 ) -> Iterator[tuple[list[bytes], int]]:
     """Yield ``(lines, nbytes)``: lists of complete lines (without separators) in input order.
 
     ``nbytes`` is the size of those lines with one separator each. A file's last line without a
     separator is yielded as a line of its own (it will get a separator on output).
     """
-    for src in sources:
-        try:
-            with src.open() as f:
-                parts: list[bytes] = []  # pieces of a line that spans chunks
-                while True:
-                    data = f.read(chunk)
-                    if not data:
-                        break
-                    on_bytes(len(data))
-                    lines = data.split(sep)
-                    if len(lines) == 1:
-                        parts.append(data)
-                        continue
-                    nbytes = len(data) - len(lines[-1])
-                    if parts:
-                        nbytes += sum(map(len, parts))
-                        parts.append(lines[0])
-                        lines[0] = b"".join(parts)
-                        parts = []
-                    tail = lines.pop()
-                    if tail:
-                        parts.append(tail)
-                    yield lines, nbytes
-                if parts:
-                    last = b"".join(parts)
-                    yield [last], len(last) + 1
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise
-            raise OSError(e.errno, f"cannot read input {src.name!r}: {e.strerror or e}") from e
+    parts: list[bytes] = []  # pieces of a line that spans blocks
+    for _, data in blocks:
+        if not data:  # end of a file
+            if parts:
+                last = b"".join(parts)
+                parts = []
+                yield [last], len(last) + 1
+            continue
+        on_bytes(len(data))
+        lines = data.split(sep)
+        if len(lines) == 1:
+            parts.append(data)
+            continue
+        nbytes = len(data) - len(lines[-1])
+        if parts:
+            nbytes += sum(map(len, parts))
+            parts.append(lines[0])
+            lines[0] = b"".join(parts)
+            parts = []
+        tail = lines.pop()
+        if tail:
+            parts.append(tail)
+        yield lines, nbytes
 
 
-def _read_bucket(paths: Sequence[str], chunk: int, sep: bytes) -> Iterator[list[bytes]]:
-    """Lines of bucket files (every line ends with ``sep``), in chunks."""
-    for path in paths:
-        with open(path, "rb") as f:
-            tail = b""
-            while True:
-                data = f.read(chunk)
-                if not data:
-                    break
-                lines = data.split(sep)
-                if tail:
-                    lines[0] = tail + lines[0]
-                tail = lines.pop()
-                if lines:
-                    yield lines
-            if tail:  # cannot happen for files we wrote; keep the bytes anyway
-                yield [tail]
+def _no_progress(n: int) -> None:
+    pass
 
 
 # --------------------------------------------------------------------------- outputs
@@ -242,8 +281,12 @@ class _Sink:
         shard_lines: int | None,
         shard_bytes: int | None,
         on_bytes: Callable[[int], None],
+        writer: _Writer,
+        fsync: bool = False,
     ):
         self.sep = sep
+        self.writer = writer
+        self.fsync = fsync
         self.shard_lines = shard_lines
         self.shard_bytes = shard_bytes
         self.on_bytes = on_bytes
@@ -280,6 +323,10 @@ class _Sink:
 
     def _new_shard(self) -> None:
         if self.f is not None:
+            self.writer.drain()
+            self.f.flush()
+            if self.fsync:
+                os.fsync(self.f.fileno())
             self.f.close()
         final = self.template.format(i=len(self.temps))
         tmp, self.f = _create_temp_beside(final)
@@ -288,13 +335,7 @@ class _Sink:
         self.in_shard_bytes = 0
 
     def _write(self, data: bytes) -> None:
-        target = self.f if self.f is not None else self.stream
-        try:
-            target.write(data)
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise OSError(errno.ENOSPC, _NO_SPACE_OUTPUT) from e
-            raise
+        self.writer.write(self.f if self.f is not None else self.stream, data)
         self.on_bytes(len(data))
 
     def write_lines(self, lines: list[bytes]) -> None:
@@ -359,13 +400,15 @@ class _Sink:
         self.in_shard_bytes += nbytes
 
     def commit(self) -> tuple[str, ...]:
+        self.writer.drain()
         if self.f is not None:
             try:
                 self.f.flush()
-                os.fsync(self.f.fileno())
+                if self.fsync:
+                    os.fsync(self.f.fileno())
             except OSError as e:
                 if e.errno == errno.ENOSPC:
-                    raise OSError(errno.ENOSPC, _NO_SPACE_OUTPUT) from e
+                    raise OSError(errno.ENOSPC, "no space left on device writing the output") from e
                 raise
             self.f.close()
             self.f = None
@@ -416,6 +459,14 @@ def _fanout(cost: int, budget: int, max_open: int) -> int:
     return max(2, min(max_open, math.ceil(cost / max(1.0, budget * _FILL))))
 
 
+def _named_error(e: BaseException, f) -> BaseException:
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        name = getattr(f, "name", None)
+        where = f" writing {name!r}" if isinstance(name, str) else ""
+        return OSError(errno.ENOSPC, f"no space left on device{where}")
+    return e
+
+
 class _Writer:
     """Writes ``(file, bytes)`` pairs on a background thread, so disk copies overlap the Python
     work of the main thread; holds at most ``limit`` bytes in its queue. Small writes made while
@@ -428,6 +479,7 @@ class _Writer:
         self.pending = 0
         self.cv = threading.Condition()
         self.error: BaseException | None = None
+        self.abandon = False
         self.thread: threading.Thread | None = None
 
     def _run(self) -> None:
@@ -437,10 +489,10 @@ class _Writer:
                 return
             f, data = item
             try:
-                if self.error is None:
+                if self.error is None and not self.abandon:
                     f.write(data)
             except BaseException as e:  # handed to the main thread
-                self.error = e
+                self.error = _named_error(e, f)
             with self.cv:
                 self.pending -= len(data)
                 self.cv.notify_all()
@@ -449,7 +501,10 @@ class _Writer:
         self.check()
         with self.cv:
             if self.pending == 0 and len(data) < _ASYNC_MIN:
-                f.write(data)
+                try:
+                    f.write(data)
+                except OSError as e:
+                    raise _named_error(e, f) from e
                 return
             while self.pending > 0 and self.pending + len(data) > self.limit:
                 self.cv.wait()
@@ -469,14 +524,11 @@ class _Writer:
 
     def check(self) -> None:
         if self.error is not None:
-            e = self.error
-            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-                raise OSError(
-                    errno.ENOSPC, "no space left on device while writing temporary files"
-                ) from e
-            raise e
+            raise self.error
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Stop the thread; with ``abandon``, queued writes are dropped (after an error)."""
+        self.abandon = self.abandon or abandon
         if self.thread is not None:
             self.q.put(None)
             self.thread.join()
@@ -568,6 +620,7 @@ def shuffle_files(
     shard_bytes: int | str | None = None,
     separator: bytes = b"\n",
     max_open_files: int = MAX_OPEN_FILES,
+    fsync: bool = False,
     progress: bool = False,
 ) -> ShuffleReport:
     """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
@@ -592,6 +645,8 @@ def shuffle_files(
             lines / bytes (lines are never split; a longer line gets a shard of its own).
         separator: the one-byte line separator (``b"\\0"`` for ``-z``).
         max_open_files: the most bucket files open at once (>= 2).
+        fsync: flush output files to the disk before the rename (durable against power loss;
+            slower). Without it the rename is still atomic for other processes, as with cp.
         progress: show a tqdm progress bar (bytes read and written) on stderr.
 
     Raises:
@@ -636,12 +691,18 @@ def shuffle_files(
     total = sum(known) if all(x is not None for x in known) else None  # type: ignore[misc]
 
     bar = _progress_bar(progress, total)
-    sink = _Sink(output, separator, shard_lines, shard_bytes, bar.update_write)
     state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir)
+    try:
+        sink = _Sink(output, separator, shard_lines, shard_bytes, bar.update_write, state.writer,
+                     fsync=fsync)
+    except BaseException:
+        bar.close()
+        raise
     try:
         _run(sources, total, sink, state, bar.update_read)
         outputs = sink.commit()
     except BaseException as e:
+        state.cleanup(abandon=True)
         sink.abort()
         if isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e):
             where = state.tmpdir
@@ -673,6 +734,7 @@ class _State:
         self.prefix = os.path.join(self.tmpdir, tag)
         self.writer = _Writer(limit=2 * chunk)
         self.scatters: list[_Scatter] = []
+        self.readers: list[_ReadAhead] = []
         self.temp_paths: set[str] = set()
         self.passes = 0
         self.temp_files = 0
@@ -693,8 +755,28 @@ class _State:
                 except FileNotFoundError:
                     pass
 
-    def cleanup(self) -> None:
-        self.writer.close()
+    def reader(self, openers, names, nbytes: int | None) -> _ReadAhead:
+        threaded = nbytes is None or nbytes > 2 * self.chunk
+        r = _ReadAhead(openers, names, self.chunk, threaded)
+        self.readers.append(r)
+        return r
+
+    def bucket_lines(self, bucket: _Bucket) -> Iterator[list[bytes]]:
+        r = self.reader([partial(open, p, "rb") for p in bucket.paths],
+                        ["a temporary file"] * len(bucket.paths), bucket.nbytes)
+        try:
+            for lines, _ in _split_lines(iter(r), self.sep, _no_progress):
+                yield lines
+        finally:
+            r.close()
+            if r in self.readers:
+                self.readers.remove(r)
+
+    def cleanup(self, abandon: bool = False) -> None:
+        for r in self.readers:
+            r.close()
+        self.readers = []
+        self.writer.close(abandon)
         for sc in self.scatters:
             sc.close_files()
         self.scatters = []
@@ -709,7 +791,8 @@ def _run(
     on_read: Callable[[int], None],
 ) -> None:
     budget = st.budget
-    chunks = _read_chunks(sources, st.chunk, st.sep, on_read)
+    reader = st.reader([s.open for s in sources], [f"input {s.name!r}" for s in sources], total)
+    chunks = _split_lines(iter(reader), st.sep, on_read)
     pending: list[list[bytes]] = []
     n = nbytes = 0
     external = total is not None and total >= budget  # cannot fit: bytes alone exceed it
@@ -738,6 +821,7 @@ def _run(
     for lines, _ in chunks:
         sc.add(lines)
     buckets = sc.close()
+    reader.close()
 
     # Visit buckets depth first, in order; split again the ones that do not fit.
     stack = [(b, (i,)) for i, b in reversed(list(enumerate(buckets)))]
@@ -747,14 +831,14 @@ def _run(
             st.remove(bucket.paths)
             continue
         if bucket.cost() <= budget:
-            parts = list(_read_bucket(bucket.paths, st.chunk, st.sep))
+            parts = list(st.bucket_lines(bucket))
             _emit_in_memory(parts, bucket.nlines, bucket.nbytes, _rng(st.entropy, key + (1,)), sink)
         elif bucket.nlines == 1:
             with open(bucket.paths[0], "rb") as f:
                 sink.write_stream(f, bucket.nbytes)
         else:
             sc = st.scatter(key, _fanout(bucket.cost(), budget, st.max_open))
-            for lines in _read_bucket(bucket.paths, st.chunk, st.sep):
+            for lines in st.bucket_lines(bucket):
                 sc.add(lines)
             subs = sc.close()
             stack.extend((b, key + (i,)) for i, b in reversed(list(enumerate(subs))))

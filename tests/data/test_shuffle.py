@@ -417,8 +417,9 @@ def test_memory_model_constant_covers_python_objects():
 
     tracemalloc.start()
     src = shuffle_mod._Source(io.BytesIO(data))
+    blocks = shuffle_mod._ReadAhead([src.open], ["input"], 64 << 10, threaded=False)
     chunks, n, nbytes = [], 0, 0
-    for lines, size in shuffle_mod._read_chunks([src], 64 << 10, b"\n", lambda k: None):
+    for lines, size in shuffle_mod._split_lines(iter(blocks), b"\n", lambda k: None):
         chunks.append(lines)
         n += len(lines)
         nbytes += size
