@@ -68,6 +68,10 @@ def main() -> None:
                 buf.append(head + b', "text": "' + text + b'"}\n')
                 line_id += 1
             data = b"".join(buf)
+            if written + len(data) > target:  # stop at the first line end past the target
+                cut = data.index(b"\n", target - written) + 1
+                line_id -= data.count(b"\n", cut)
+                data = data[:cut]
             f.write(data)
             written += len(data)
     print(f"{args.path}: {written / 1e6:.0f} MB, {line_id} lines, {written / line_id:.0f} B/line")

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="most temporary files open at once (default 256)")
     p.add_argument("--fsync", action="store_true",
                    help="flush the output to disk before the final rename (durable, slower)")
+    p.add_argument("--no-threads", action="store_true",
+                   help="do all reads and writes on the main thread (for comparison)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             separator=b"\0" if args.zero_terminated else b"\n",
             max_open_files=args.max_open_files or MAX_OPEN_FILES,
             fsync=args.fsync,
+            threads=not args.no_threads,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except (OSError, ValueError, TypeError) as e:

@@ -154,7 +154,7 @@ class _ReadAhead:
     holding at most ``depth`` blocks in its queue."""
 
     def __init__(self, openers: Sequence[Callable[[], BinaryIO]], names: Sequence[str],
-                 chunk: int, threaded: bool, depth: int = 2):
+                 chunk: int, threaded: bool, depth: int = 1):
         self.openers, self.names, self.chunk = openers, names, chunk
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -473,9 +473,10 @@ class _Writer:
     the queue is empty go straight through (no thread hand-off). Writes to one file keep their
     order either way, so the output stays deterministic."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, threaded: bool = True):
         self.q: queue.Queue = queue.Queue()
         self.limit = limit
+        self.threaded = threaded
         self.pending = 0
         self.cv = threading.Condition()
         self.error: BaseException | None = None
@@ -500,7 +501,7 @@ class _Writer:
     def write(self, f: BinaryIO, data: bytes) -> None:
         self.check()
         with self.cv:
-            if self.pending == 0 and len(data) < _ASYNC_MIN:
+            if self.pending == 0 and (len(data) < _ASYNC_MIN or not self.threaded):
                 try:
                     f.write(data)
                 except OSError as e:
@@ -621,6 +622,7 @@ def shuffle_files(
     separator: bytes = b"\n",
     max_open_files: int = MAX_OPEN_FILES,
     fsync: bool = False,
+    threads: bool = True,
     progress: bool = False,
 ) -> ShuffleReport:
     """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
@@ -647,6 +649,8 @@ def shuffle_files(
         max_open_files: the most bucket files open at once (>= 2).
         fsync: flush output files to the disk before the rename (durable against power loss;
             slower). Without it the rename is still atomic for other processes, as with cp.
+        threads: overlap disk reads and writes with the shuffling on two background threads
+            (the output does not depend on it).
         progress: show a tqdm progress bar (bytes read and written) on stderr.
 
     Raises:
@@ -691,7 +695,7 @@ def shuffle_files(
     total = sum(known) if all(x is not None for x in known) else None  # type: ignore[misc]
 
     bar = _progress_bar(progress, total)
-    state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir)
+    state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir, threads)
     try:
         sink = _Sink(output, separator, shard_lines, shard_bytes, bar.update_write, state.writer,
                      fsync=fsync)
@@ -726,13 +730,14 @@ def shuffle_files(
 class _State:
     """Settings and the temporary files of one run (removed by ``cleanup`` whatever happens)."""
 
-    def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir):
+    def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir, threads):
         self.budget, self.sep, self.chunk = budget, sep, chunk
         self.entropy, self.max_open = entropy, max_open
         self.tmpdir = os.fspath(tmpdir) if tmpdir is not None else tempfile.gettempdir()
         tag = f"kexue-shuffle-{os.getpid()}-{os.urandom(4).hex()}"
         self.prefix = os.path.join(self.tmpdir, tag)
-        self.writer = _Writer(limit=2 * chunk)
+        self.threads = threads
+        self.writer = _Writer(limit=chunk, threaded=threads)
         self.scatters: list[_Scatter] = []
         self.readers: list[_ReadAhead] = []
         self.temp_paths: set[str] = set()
@@ -756,7 +761,7 @@ class _State:
                     pass
 
     def reader(self, openers, names, nbytes: int | None) -> _ReadAhead:
-        threaded = nbytes is None or nbytes > 2 * self.chunk
+        threaded = self.threads and (nbytes is None or nbytes > 2 * self.chunk)
         r = _ReadAhead(openers, names, self.chunk, threaded)
         self.readers.append(r)
         return r

@@ -169,6 +169,11 @@ def test_deterministic_given_seed_and_memory(tmp_path):
     d, _ = shuffled(tmp_path, data, "1M", 7)
     e, _ = shuffled(tmp_path, data, "1M", 7)
     assert d == e and lines_of(d) == lines_of(a)
+    # background I/O threads never change the result (big enough to start them)
+    big = b"".join(b"%06d\n" % i for i in range(300_000))
+    f, rep = shuffled(tmp_path, big, "2M", 7)
+    g, _ = shuffled(tmp_path, big, "2M", 7, threads=False)
+    assert rep.external and f == g and lines_of(f) == lines_of(big)
 
 
 EDGE = {
