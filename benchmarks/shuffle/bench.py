@@ -73,6 +73,7 @@ def main() -> None:
     work.mkdir(parents=True)
     corpus, out, tmp = work / "corpus.jsonl", work / "out.jsonl", work / "copy.tmp"
     py = sys.executable
+    load_start = os.getloadavg()[0]
     try:
         subprocess.run([py, str(HERE / "make_corpus.py"), str(corpus), "--size", args.size,
                         "--mean-bytes", str(args.mean_bytes)], check=True)
@@ -107,7 +108,8 @@ def main() -> None:
     floor = statistics.median(w for w, _, _ in results["copy twice (floor)"])
     shuf = [statistics.median(w for w, _, _ in v) for k, v in results.items() if "shuf" in k]
     print(f"\n{size / 1e6:.0f} MB corpus, {want[1]} lines ({size / want[1]:.0f} B/line), "
-          f"median of {args.repeats} runs, {os.cpu_count()} cores (shared machine)\n")
+          f"median of {args.repeats} runs, {os.cpu_count()} cores shared with other jobs "
+          f"(load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end)\n")
     print("| command | wall s (median) | MB/s | CPU s | peak RSS MB | × floor | × shuf |")
     print("|---|---|---|---|---|---|---|")
     for name, runs in results.items():

@@ -164,7 +164,7 @@ class _ReadAhead:
                                            daemon=True)
             self.thread.start()
 
-    def _blocks(self) -> Iterator[tuple[int, bytes, OSError | None]]:
+    def _blocks(self) -> Iterator[tuple[int, bytes, BaseException | None]]:
         for i, opener in enumerate(self.openers):
             try:
                 with opener() as f:
@@ -187,16 +187,20 @@ class _ReadAhead:
         return False
 
     def _run(self) -> None:
-        for item in self._blocks():
-            if not self._put(item) or item[2] is not None:
-                return
+        try:
+            for item in self._blocks():
+                if not self._put(item) or item[2] is not None:
+                    return
+        except BaseException as e:  # anything else: hand it over too, never leave get() hanging
+            self._put((0, b"", e))
+            return
         self._put(None)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         items = self._blocks() if self.thread is None else iter(self.q.get, None)
         for i, data, err in items:
             if err is not None:
-                if err.errno == errno.ENOSPC:
+                if not isinstance(err, OSError) or err.errno == errno.ENOSPC:
                     raise err
                 raise OSError(err.errno, f"cannot read {self.names[i]}: {err.strerror or err}")
             yield i, data

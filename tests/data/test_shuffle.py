@@ -434,3 +434,13 @@ def test_memory_model_constant_covers_python_objects():
     assert n == 100_000 and nbytes == len(data)
     assert peak <= nbytes + LINE_OVERHEAD * n, (peak - nbytes) / n
     assert peak >= nbytes + 40 * n  # the constant is not wildly pessimistic either
+
+
+def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
+    src = write(tmp_path / "in.txt", b"".join(b"%d\n" % i for i in range(5000)))
+    shuffle_files([src], tmp_path / "a.txt", memory="4K", seed=0, tmpdir=tmp_path)
+    assert capsys.readouterr().err == ""
+    shuffle_files([src], tmp_path / "b.txt", memory="4K", seed=0, tmpdir=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "shuffle" in err and "100%" in err
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
