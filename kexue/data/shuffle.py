@@ -685,6 +685,8 @@ def shuffle_files(
     if isinstance(inputs, str | os.PathLike) or hasattr(inputs, "read"):
         inputs = [inputs]  # type: ignore[list-item]
     inputs = list(inputs)  # type: ignore[arg-type]
+    if not inputs:
+        raise ValueError("no inputs given")
     if sum(1 for x in inputs if x == "-") > 1:
         raise ValueError("stdin ('-') can be given only once")
     if tmpdir is not None and not os.path.isdir(tmpdir):

@@ -259,6 +259,8 @@ def test_bad_arguments(tmp_path):
     out = tmp_path / "out.txt"
     with pytest.raises(ValueError, match="invalid size"):
         shuffle_files([src], out, memory="12Q")
+    with pytest.raises(ValueError, match="no inputs"):
+        shuffle_files([], out)
     with pytest.raises(ValueError, match="seed"):
         shuffle_files([src], out, seed=-1)
     with pytest.raises(ValueError, match="at most one"):
@@ -444,3 +446,23 @@ def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "shuffle" in err and "100%" in err
     assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
+
+
+@pytest.mark.parametrize("max_open", [3, 16])
+def test_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
+    src = write(tmp_path / "in.txt", b"".join(b"%05d\n" % i for i in range(20_000)))
+    real = shuffle_mod._open_write
+    base = len(os.listdir("/proc/self/fd"))
+    seen = []
+
+    def counting(path, exclusive=False):
+        seen.append(len(os.listdir("/proc/self/fd")) - base)
+        return real(path, exclusive)
+
+    monkeypatch.setattr(shuffle_mod, "_open_write", counting)
+    rep = shuffle_files([src], tmp_path / "out.txt", memory="8K", seed=0, tmpdir=tmp_path,
+                        max_open_files=max_open)
+    assert rep.temp_files > 10 * max_open and rep.passes >= 2
+    # bucket files of one scatter, plus the output, an input or bucket being read
+    assert max(seen) <= max_open + 2, max(seen)
+    assert max(seen) >= max_open - 1
