@@ -3,9 +3,10 @@
 Generates a line corpus (default 1 GiB of ~1 KB JSON lines of real Chinese text, see
 make_corpus.py) under --workdir, runs every competitor --repeats times in alternation, and
 prints a Markdown table of median wall time, MB/s, CPU time and peak RSS (GNU time's maximum
-resident set size of the command). The corpus, outputs and temporary files are deleted at the
-end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a bounded-memory shuffle must do
-(every byte read and written twice).
+resident set size of the largest process) and the peak summed PSS of all its processes
+(worker processes included; sampled every 20 ms with psutil). The corpus, outputs and
+temporary files are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the
+least I/O a bounded-memory shuffle must do (every byte read and written twice).
 
     python benchmarks/shuffle/bench.py --size 1G --memory 128M --repeats 3
 """
@@ -22,23 +23,47 @@ import time
 import zlib
 from pathlib import Path
 
+import psutil
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TIME = shutil.which("time") or "/usr/bin/time"
 
 
-def measure(argv: list[str], workdir: Path) -> tuple[float, float, int]:
-    """Run ``argv`` under GNU time: (wall seconds, user+sys seconds, peak RSS bytes)."""
+def tree_pss(proc: psutil.Process) -> int:
+    """Summed PSS of a process and its descendants (shared pages counted once overall)."""
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(argv: list[str], workdir: Path) -> tuple[float, float, int, int]:
+    """Run ``argv`` under GNU time: (wall s, user+sys s, peak RSS of the largest process,
+    peak summed PSS of all its processes sampled every 20 ms)."""
     out = workdir / "time.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
-    proc = subprocess.run([TIME, "-f", "%e %U %S %M", "-o", str(out), *argv], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([TIME, "-f", "%e %U %S %M", "-o", str(out), *argv], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watched = psutil.Process(proc.pid)
+    peak_pss = 0
+    while proc.poll() is None:
+        peak_pss = max(peak_pss, tree_pss(watched))
+        time.sleep(0.02)
     wall = time.perf_counter() - start
+    err = proc.stderr.read()
     if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{proc.stderr.decode(errors='replace')}")
+        sys.exit(f"failed: {' '.join(argv)}\n{err.decode(errors='replace')}")
     _, user, sys_, rss_kb = out.read_text().split()[-4:]
-    return wall, float(user) + float(sys_), int(rss_kb) * 1024
+    return wall, float(user) + float(sys_), int(rss_kb) * 1024, peak_pss
 
 
 def fingerprint(path: Path) -> tuple[int, int, int]:
@@ -84,7 +109,9 @@ def main() -> None:
         competitors = {
             "copy twice (floor)": ["sh", "-c", f"cp '{corpus}' '{tmp}' && cp '{tmp}' '{out}'"],
             f"kexue shuffle --memory {args.memory}": kx,
-            f"kexue shuffle --memory {args.memory} --no-threads": [*kx, "--no-threads"],
+            f"kexue shuffle --memory {args.memory} -j 1": [*kx, "-j", "1"],
+            f"kexue shuffle --memory {args.memory} -j 1 --no-threads": [*kx, "-j", "1",
+                                                                        "--no-threads"],
             "GNU shuf (in memory)": ["shuf", str(corpus), "-o", str(out)],
             f"article method, {args.memory}": [py, str(HERE / "article_method.py"), str(corpus),
                                                str(out), "--memory", args.memory, "--tmpdir",
@@ -92,7 +119,7 @@ def main() -> None:
         }
         competitors = {k: v for k, v in competitors.items()
                        if not any(s in k for s in args.skip)}
-        results: dict[str, list[tuple[float, float, int]]] = {k: [] for k in competitors}
+        results: dict[str, list[tuple[float, float, int, int]]] = {k: [] for k in competitors}
         for r in range(args.repeats):
             for name, argv in competitors.items():  # alternate the competitors
                 results[name].append(measure(argv, work))
@@ -105,19 +132,24 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    floor = statistics.median(w for w, _, _ in results["copy twice (floor)"])
-    shuf = [statistics.median(w for w, _, _ in v) for k, v in results.items() if "shuf" in k]
+    floor = statistics.median(r[0] for r in results["copy twice (floor)"])
+    shuf = [statistics.median(r[0] for r in v) for k, v in results.items()
+            if k.startswith("GNU shuf")]
     print(f"\n{size / 1e6:.0f} MB corpus, {want[1]} lines ({size / want[1]:.0f} B/line), "
           f"median of {args.repeats} runs, {os.cpu_count()} cores shared with other jobs "
           f"(load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end)\n")
-    print("| command | wall s (median) | MB/s | CPU s | peak RSS MB | × floor | × shuf |")
-    print("|---|---|---|---|---|---|---|")
+    print("| command | wall s (median) | all runs | MB/s | CPU s | peak RSS MB | peak PSS MB, "
+          "all processes | × floor | × shuf |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
-        wall = statistics.median(w for w, _, _ in runs)
-        cpu = statistics.median(c for _, c, _ in runs)
-        rss = max(m for _, _, m in runs)
+        walls = [r[0] for r in runs]
+        wall = statistics.median(walls)
+        cpu = statistics.median(r[1] for r in runs)
+        rss = max(r[2] for r in runs)
+        pss = max(r[3] for r in runs)
         ratio_shuf = f"{wall / shuf[0]:.2f}" if shuf else "-"
-        print(f"| {name} | {wall:.2f} | {size / 1e6 / wall:.0f} | {cpu:.2f} | {rss / 1e6:.0f} | "
+        print(f"| {name} | {wall:.2f} | {' / '.join(f'{w:.1f}' for w in walls)} | "
+              f"{size / 1e6 / wall:.0f} | {cpu:.2f} | {rss / 1e6:.0f} | {pss / 1e6:.0f} | "
               f"{wall / floor:.2f} | {ratio_shuf} |")
 
 

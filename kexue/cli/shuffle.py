@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="flush the output to disk before the final rename (durable, slower)")
     p.add_argument("--no-threads", action="store_true",
                    help="do all reads and writes on the main thread (for comparison)")
+    p.add_argument("-j", "--workers", type=int, default=2, metavar="N",
+                   help="processes shuffling buckets in parallel (default 2; 1 = none)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             max_open_files=args.max_open_files or MAX_OPEN_FILES,
             fsync=args.fsync,
             threads=not args.no_threads,
+            workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except (OSError, ValueError, TypeError) as e:

@@ -43,14 +43,19 @@ so multiple inputs mix as one corpus and no two lines are glued together.
 
 from __future__ import annotations
 
+import collections
 import errno
 import math
+import multiprocessing
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
@@ -68,12 +73,13 @@ LINE_OVERHEAD = 80
 #: Default maximum number of bucket files open at once (the scatter fan-out).
 MAX_OPEN_FILES = 256
 #: Target mean bucket cost as a fraction of the budget (leaves room for the random spread).
-_FILL = 0.5
+_FILL = 0.25
 _MAX_CHUNK = 4 << 20
 _MIN_CHUNK = 64 << 10
 _OUT_BLOCK = 1 << 20
 _ASYNC_MIN = 64 << 10
 _MAX_DEPTH = 200
+_PARALLEL_MIN = 16 << 20
 
 PathLike = str | os.PathLike
 
@@ -403,6 +409,18 @@ class _Sink:
         self.in_shard_lines += 1
         self.in_shard_bytes += nbytes
 
+    def offset_path(self) -> str | None:
+        """The temporary output file, when workers may write into it at offsets."""
+        if self.sharded or self.stream is not None or self.bytes:
+            return None
+        return self.temps[0][0]
+
+    def count(self, lines: int, nbytes: int) -> None:
+        """Account for lines that workers wrote directly."""
+        self.lines += lines
+        self.bytes += nbytes
+        self.on_bytes(nbytes)
+
     def commit(self) -> tuple[str, ...]:
         self.writer.drain()
         if self.f is not None:
@@ -614,6 +632,105 @@ def _emit_in_memory(
         sink.write_lines(arr[perm[j : j + block]].tolist())
 
 
+# --------------------------------------------------------------------------- worker processes
+
+
+class _OffsetWriter:
+    """A sink for a worker process: writes lines at a fixed offset of the output (pwrite)."""
+
+    def __init__(self, fd: int, offset: int, sep: bytes, name: str):
+        self.fd, self.offset, self.sep, self.name = fd, offset, sep, name
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        lines.append(b"")
+        self.write(self.sep.join(lines))
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.pwrite(self.fd, view, self.offset)
+            except OSError as e:
+                raise _named_error(e, self) from e
+            self.offset += written
+            view = view[written:]
+
+
+def _worker_init() -> None:
+    # Only the parent reacts to Ctrl-C / SIGTERM; it lets running buckets finish, then cleans up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _bucket_task(paths, nlines, nbytes, entropy, key, sep, chunk, out_path, offset) -> None:
+    """Shuffle one bucket in memory and write it at ``offset`` of ``out_path`` (a worker)."""
+    reader = _ReadAhead([partial(open, p, "rb") for p in paths], ["a temporary file"] * len(paths),
+                        chunk, threaded=False)
+    parts = [lines for lines, _ in _split_lines(iter(reader), sep, _no_progress)]
+    fd = os.open(out_path, os.O_WRONLY)
+    try:
+        out = _OffsetWriter(fd, offset, sep, out_path)
+        _emit_in_memory(parts, nlines, nbytes, _rng(entropy, key + (1,)), out)
+    finally:
+        os.close(fd)
+
+
+class _Parallel:
+    """Phase 2 on worker processes: each bucket is shuffled by a worker and written at its own
+    offset of the output file (bucket sizes are known after the scatter), so the output is the
+    same bytes as the sequential path. Buckets in flight never cost more than the budget."""
+
+    def __init__(self, st: _State, sink: _Sink, path: str):
+        self.st, self.sink, self.path = st, sink, path
+        self.pool = st.pool()
+        self.inflight: collections.deque = collections.deque()
+        self.cost = 0
+        self.offset = 0
+
+    def submit(self, bucket: _Bucket, key: tuple[int, ...]) -> None:
+        cost = bucket.cost()
+        while self.inflight and (
+            self.cost + cost > self.st.budget or len(self.inflight) >= self.st.workers
+        ):
+            self.reap()
+        st = self.st
+        fut = self.pool.submit(_bucket_task, bucket.paths, bucket.nlines, bucket.nbytes,
+                               st.entropy, key, st.sep, st.chunk, self.path, self.offset)
+        self.inflight.append((fut, cost, bucket))
+        self.cost += cost
+        self.offset += bucket.nbytes
+
+    def copy_line(self, bucket: _Bucket) -> None:
+        """A single line larger than the budget: copied by the parent, chunk by chunk."""
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            out = _OffsetWriter(fd, self.offset, self.st.sep, self.path)
+            with open(bucket.paths[0], "rb") as f:
+                while data := f.read(self.st.chunk):
+                    out.write(data)
+        finally:
+            os.close(fd)
+        self.offset += bucket.nbytes
+        self.sink.count(bucket.nlines, bucket.nbytes)
+        self.st.remove(bucket.paths)
+
+    def reap(self) -> None:
+        fut, cost, bucket = self.inflight.popleft()
+        try:
+            fut.result()
+        except BrokenProcessPool:
+            raise OSError(
+                errno.ECHILD, "a shuffle worker process died (killed, or out of memory)"
+            ) from None
+        self.cost -= cost
+        self.sink.count(bucket.nlines, bucket.nbytes)
+        self.st.remove(bucket.paths)
+
+    def finish(self) -> None:
+        while self.inflight:
+            self.reap()
+
+
 def shuffle_files(
     inputs: Sequence[PathLike | BinaryIO] | PathLike,
     output: PathLike | BinaryIO,
@@ -627,6 +744,7 @@ def shuffle_files(
     max_open_files: int = MAX_OPEN_FILES,
     fsync: bool = False,
     threads: bool = True,
+    workers: int = 2,
     progress: bool = False,
 ) -> ShuffleReport:
     """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
@@ -655,6 +773,9 @@ def shuffle_files(
             slower). Without it the rename is still atomic for other processes, as with cp.
         threads: overlap disk reads and writes with the shuffling on two background threads
             (the output does not depend on it).
+        workers: processes that shuffle buckets in parallel when the output is one file and the
+            external path runs on at least 16 MiB (1 = all in this process). The buckets in
+            flight together stay within ``memory``; the output does not depend on it.
         progress: show a tqdm progress bar (bytes read and written) on stderr.
 
     Raises:
@@ -678,6 +799,10 @@ def shuffle_files(
         shard_bytes = parse_size(shard_bytes)
         if shard_bytes < 1:
             raise ValueError("shard_bytes must be positive")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
     if isinstance(max_open_files, bool) or not isinstance(max_open_files, int):
         raise TypeError("max_open_files must be an int")
     if not 2 <= max_open_files <= 65535:
@@ -701,7 +826,7 @@ def shuffle_files(
     total = sum(known) if all(x is not None for x in known) else None  # type: ignore[misc]
 
     bar = _progress_bar(progress, total)
-    state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir, threads)
+    state = _State(budget, separator, chunk, entropy, max_open_files, tmpdir, threads, workers)
     try:
         sink = _Sink(output, separator, shard_lines, shard_bytes, bar.update_write, state.writer,
                      fsync=fsync)
@@ -736,13 +861,15 @@ def shuffle_files(
 class _State:
     """Settings and the temporary files of one run (removed by ``cleanup`` whatever happens)."""
 
-    def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir, threads):
+    def __init__(self, budget, sep, chunk, entropy, max_open, tmpdir, threads, workers):
         self.budget, self.sep, self.chunk = budget, sep, chunk
         self.entropy, self.max_open = entropy, max_open
         self.tmpdir = os.fspath(tmpdir) if tmpdir is not None else tempfile.gettempdir()
         tag = f"kexue-shuffle-{os.getpid()}-{os.urandom(4).hex()}"
         self.prefix = os.path.join(self.tmpdir, tag)
         self.threads = threads
+        self.workers = workers
+        self.executor: ProcessPoolExecutor | None = None
         self.writer = _Writer(limit=chunk, threaded=threads)
         self.scatters: list[_Scatter] = []
         self.readers: list[_ReadAhead] = []
@@ -783,7 +910,19 @@ class _State:
             if r in self.readers:
                 self.readers.remove(r)
 
+    def pool(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_worker_init,
+            )
+        return self.executor
+
     def cleanup(self, abandon: bool = False) -> None:
+        if self.executor is not None:  # running buckets finish; queued ones are dropped
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
         for r in self.readers:
             r.close()
         self.readers = []
@@ -835,11 +974,21 @@ def _run(
     reader.close()
 
     # Visit buckets depth first, in order; split again the ones that do not fit.
+    par = None
+    path = sink.offset_path()
+    if st.workers > 1 and path is not None and sum(b.nbytes for b in buckets) >= _PARALLEL_MIN:
+        par = _Parallel(st, sink, path)
     stack = [(b, (i,)) for i, b in reversed(list(enumerate(buckets)))]
     while stack:
         bucket, key = stack.pop()
         if bucket.nlines == 0:
             st.remove(bucket.paths)
+            continue
+        if par is not None and bucket.cost() <= budget:
+            par.submit(bucket, key)
+            continue
+        if par is not None and bucket.nlines == 1:
+            par.copy_line(bucket)
             continue
         if bucket.cost() <= budget:
             parts = list(st.bucket_lines(bucket))
@@ -854,6 +1003,8 @@ def _run(
             subs = sc.close()
             stack.extend((b, key + (i,)) for i, b in reversed(list(enumerate(subs))))
         st.remove(bucket.paths)
+    if par is not None:
+        par.finish()
 
 
 class _Bar:
