@@ -33,8 +33,11 @@ article's method. (As for every seeded shuffle, the randomness comes from a PRNG
 Cost: every byte is read and written twice (as in the article and terashuf) when the buckets
 fit, plus one more pass over a bucket that has to be split again. At most ``max_open_files``
 bucket files are open at once. Peak memory is the budget plus a fixed overhead (the Python
-interpreter, NumPy and a few I/O chunks of at most 4 MiB), with one caveat: a single line is
-always held whole in memory.
+interpreter and NumPy, I/O chunks and queues of at most 4 MiB each, and the private pages of
+the forked worker processes, a few MiB each), with one caveat: a single line is always held
+whole in memory. Disk reads and writes run on two background threads, and buckets are
+shuffled by ``workers`` processes that write at their own offsets of the output; neither
+changes a single output byte.
 
 Lines are bytes separated by ``separator`` (``\\n``; ``\\0`` with ``-z``): any encoding, CRLF
 (the ``\\r`` stays part of the line), empty lines. A last line without a separator gets one,
@@ -912,6 +915,8 @@ class _State:
 
     def pool(self) -> ProcessPoolExecutor:
         if self.executor is None:
+            self.writer.drain()
+            self.writer.close()  # fork with no other thread running (restarts if needed)
             self.executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("fork"),
