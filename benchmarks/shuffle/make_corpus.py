@@ -1,8 +1,9 @@
 """Generate a line corpus for the shuffle benchmark (JSON lines of real Chinese text).
 
-Each line is ``{"id": N, "text": "..."}`` whose text joins random sentences of the People's
-Daily 1998-01 and sentiment sets in ``<repo>/../shared/data``: about 1 KB a line on average
-(the article's corpora are ~1 KB samples a line). ``--mean-bytes 100`` makes short lines.
+Each line is the JSON ``{"id": N, "text": "..."}``; the text joins random sentences of the
+People's Daily 1998-01 and sentiment sets in ``<repo>/../shared/data``, cut to a length drawn
+uniformly from [0.2, 1.8] x ``--mean-bytes`` (default 1000: the article's corpora are ~1 KB
+samples a line; ``--mean-bytes 100`` makes short lines).
 
     python benchmarks/shuffle/make_corpus.py /tmp/corpus.jsonl --size 1G
 """
@@ -49,23 +50,28 @@ def main() -> None:
 
     target = parse_size(args.size)
     pool = [s.encode("utf-8") for s in sentences()]
-    mean_sentence = sum(map(len, pool)) / len(pool)
     rng = np.random.default_rng(args.seed)
     written = 0
     line_id = 0
     with open(args.path, "wb") as f:
         while written < target:
             n = 20_000
-            # sentences per line: geometric-ish spread around the requested mean length
-            per_line = rng.poisson(max(1.0, args.mean_bytes / mean_sentence - 0.5), n) + 1
-            picks = rng.integers(0, len(pool), int(per_line.sum()))
+            # line lengths spread uniformly over [0.2, 1.8] x the mean; each line's text joins
+            # random sentences and is cut to its length at a UTF-8 character boundary
+            lengths = (args.mean_bytes * rng.uniform(0.2, 1.8, n)).astype(int)
+            picks = rng.integers(0, len(pool), n * 64)
             buf = []
-            i = 0
-            for k in per_line.tolist():
-                text = b"".join(pool[j] for j in picks[i : i + k].tolist())
-                i += k
-                head = json.dumps({"id": line_id})[:-1].encode()
-                buf.append(head + b', "text": "' + text + b'"}\n')
+            k = 0
+            for length in lengths.tolist():
+                want = max(3, length - 28 - len(str(line_id)))  # minus the JSON around it
+                parts, size = [], 0
+                while size < want:
+                    parts.append(pool[picks[k % len(picks)]])
+                    size += len(parts[-1])
+                    k += 1
+                text = b"".join(parts)[:want].decode("utf-8", "ignore")
+                line = json.dumps({"id": line_id, "text": text}, ensure_ascii=False)
+                buf.append(line.encode("utf-8") + b"\n")
                 line_id += 1
             data = b"".join(buf)
             if written + len(data) > target:  # stop at the first line end past the target
