@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),
         )
+    except BrokenPipeError:  # `kexue shuffle ... -o - | head`: stop quietly, like coreutils
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
     except (OSError, ValueError, TypeError) as e:
         print(f"kexue shuffle: error: {e}", file=sys.stderr)
         return 1

@@ -130,3 +130,19 @@ def test_interrupt_removes_temporary_files_and_writes_nothing(tmp_path, sig):
     assert b"interrupted" in err
     assert list(work.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "tmp"]
+
+
+def test_closed_stdout_stops_quietly(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(b"%07d\n" % i for i in range(1_000_000)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kexue", "shuffle", str(src), "-o", "-", "--memory", "1M",
+         "--tmpdir", str(tmp_path)],
+        cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert len(proc.stdout.read(100)) == 100  # like `| head -c 100`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
