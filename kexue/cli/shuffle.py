@@ -1,0 +1,107 @@
+"""Shuffle the lines of files larger than memory, exactly uniformly (kexue.fm/archives/8662)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+_EPILOG = """\
+Every order of the input lines is equally likely whatever the memory budget (Rao/Sandelius
+scatter, see docs/shuffle.md); the same --seed and --memory give the same output. Lines are
+bytes; a last line without a newline gets one. The output appears atomically (temporary name,
+renamed at the end), so OUTPUT may equal an input. Shards: OUTPUT is a template with {i}
+(e.g. 'part-{i:05d}.txt'), or gets '-{i:05d}' appended.
+
+examples:
+  kexue shuffle corpus/*.jsonl -o shuffled.jsonl --memory 4G --seed 1
+  cat a.txt b.txt | kexue shuffle - -o - --memory 256M > out.txt
+  kexue shuffle big.txt -o 'shuf/part-{i:05d}.txt' --shard-lines 100000
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kexue shuffle",
+        description=__doc__,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="input files, '-' for stdin")
+    p.add_argument("-o", "--output", required=True, help="output file, '-' for stdout")
+    p.add_argument(
+        "-m", "--memory", default="1G", metavar="SIZE",
+        help="memory budget: 512K, 256M, 4G or bytes (default 1G)",
+    )
+    p.add_argument("-s", "--seed", type=int, default=None, help="random seed (default: fresh)")
+    p.add_argument("-T", "--tmpdir", default=None, metavar="DIR",
+                   help="directory for temporary files (default: system temp dir)")
+    shard = p.add_mutually_exclusive_group()
+    shard.add_argument("--shard-lines", type=int, default=None, metavar="N",
+                       help="write numbered shards of at most N lines")
+    shard.add_argument("--shard-bytes", default=None, metavar="SIZE",
+                       help="write numbered shards of at most SIZE bytes")
+    p.add_argument("-z", "--zero-terminated", action="store_true",
+                   help="lines end with NUL, not newline")
+    p.add_argument("--max-open-files", type=int, default=None, metavar="N",
+                   help="most temporary files open at once (default 256)")
+    p.add_argument("--fsync", action="store_true",
+                   help="flush the output to disk before the final rename (durable, slower)")
+    p.add_argument("--no-threads", action="store_true",
+                   help="do all reads and writes on the main thread (for comparison)")
+    p.add_argument("-j", "--workers", type=int, default=2, metavar="N",
+                   help="processes shuffling buckets in parallel (default 2; 1 = none)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _on_sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from kexue.data.shuffle import MAX_OPEN_FILES, shuffle_files
+
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        report = shuffle_files(
+            args.inputs,
+            args.output,
+            memory=args.memory,
+            seed=args.seed,
+            tmpdir=args.tmpdir,
+            shard_lines=args.shard_lines,
+            shard_bytes=args.shard_bytes,
+            separator=b"\0" if args.zero_terminated else b"\n",
+            max_open_files=args.max_open_files or MAX_OPEN_FILES,
+            fsync=args.fsync,
+            threads=not args.no_threads,
+            workers=args.workers,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except BrokenPipeError:  # `kexue shuffle ... -o - | head`: stop quietly, like coreutils
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
+    except (OSError, ValueError, TypeError) as e:
+        print(f"kexue shuffle: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kexue shuffle: interrupted; temporary files removed, no output written",
+              file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if args.output != "-" and not args.quiet and sys.stderr.isatty():
+        print(f"kexue shuffle: {report.lines} lines -> {', '.join(report.outputs)}",
+              file=sys.stderr)
+    return 0
