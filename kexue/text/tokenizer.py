@@ -231,11 +231,6 @@ class Tokenizer:
         return out
 
     def _tokenize_many(self, texts: list[str]) -> list[list[str]]:
-        if self._halfwidth:
-            texts = [to_halfwidth(t) for t in texts]
-        if self._fast is not None:
-            encs = self._fast.encode_batch(texts, add_special_tokens=False)
-            return [e.tokens for e in encs]
         return [self._tokenize_plain(t) for t in texts]
 
     def _tokenize_body(self, text: str) -> list[str]:
@@ -297,12 +292,21 @@ class Tokenizer:
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(f"texts must be str, got {type(t).__name__}")
+        if maxlen is not None and maxlen < 2:
+            raise ValueError(f"maxlen must be >= 2 (room for [CLS] and [SEP]), got {maxlen}")
+        cls_id = self._token_dict[self.cls_token]
+        sep_id = self._token_dict[self.sep_token]
+        if self._fast is not None:
+            texts = [to_halfwidth(t) for t in texts] if self._halfwidth else list(texts)
+            bodies = [e.ids for e in self._fast.encode_batch(texts, add_special_tokens=False)]
+        else:
+            bodies = [self.tokens_to_ids(b) for b in self._tokenize_many(list(texts))]
         out = []
-        for body in self._tokenize_many(list(texts)):
-            tokens = [self.cls_token, *body, self.sep_token]
+        for body in bodies:
+            ids = [cls_id, *body, sep_id]
             if maxlen is not None:
-                (tokens,) = truncate_sequences(maxlen, -2, tokens)
-            out.append((self.tokens_to_ids(tokens), [0] * len(tokens)))
+                (ids,) = truncate_sequences(maxlen, -2, ids)
+            out.append((ids, [0] * len(ids)))
         return out
 
     def decode(self, ids: Sequence[int], tokens: Sequence[str] | None = None) -> str:
