@@ -2,9 +2,10 @@
 
 Run from the repository root:
 
-    python benchmarks/words.py                 # quality + counting throughput (~2 min)
+    python benchmarks/words.py                 # every part (a few minutes)
     python benchmarks/words.py --part quality
     python benchmarks/words.py --part speed --repeats 5
+    python benchmarks/words.py --part grid
     python benchmarks/words.py --part pruning
     python benchmarks/words.py --part tokenizer
 
@@ -18,6 +19,7 @@ the raw corpus is that text with the spaces removed. Prints Markdown tables.
 - speed: n-gram counting (orders 1..4) in MB/s of UTF-8 text on one core, NumPy counter vs a
   plain ``collections.Counter`` over string slices, alternated, median of repeats; then the whole
   pipeline (count, filter, cut, back-track) and segmentation.
+- grid: F1 (transductive and held out) and bits/char over min_count and thresholds.
 - pruning: the same discovery under smaller n-gram budgets (lossy counting), and what it costs.
 - tokenizer: WordPiece throughput on the sentiment corpus (fast / python backends vs
   ``transformers.BertTokenizer``) and the WoBERT token-length ratio.
@@ -128,6 +130,33 @@ def quality() -> None:
           f"l={bpc_gold['l']:.3f} L={bpc_gold['L']:.3f}\n")
 
 
+def grid() -> None:
+    gold = _gold()
+    raw = ["".join(g) for g in gold]
+    train = [r for i, r in enumerate(raw) if i % 5]
+    test_gold = gold[::5]
+    test_raw = raw[::5]
+    print("## Sensitivity: min_count and thresholds (F1 with punctuation)\n")
+    print("| min_count | θ_2/θ_3/θ_4 | lexicon | F1 transductive | P | R | L bits/char | "
+          "F1 held out |")
+    print("|---|---|---|---|---|---|---|---|")
+    settings = [(3, (2, 4, 6)), (4, (2, 4, 6)), (5, (2, 4, 6)), (8, (2, 4, 6)), (16, (2, 4, 6)),
+                (8, (1.6, 3.2, 4.8)), (4, (1.5, 4, 6))]
+    for mc, th in settings:
+        res = WordDiscovery(min_count=mc, thresholds=th).fit(raw)
+        seg = Segmenter(res.lexicon)
+        pred = [seg.cut(t) for t in raw]
+        s = score_segmentation(gold, pred)
+        bpc = bits_per_char(t for p in pred for t in p)
+        res_h = WordDiscovery(min_count=mc, thresholds=th).fit(train)
+        seg_h = Segmenter(res_h.lexicon)
+        s_h = score_segmentation(test_gold, [seg_h.cut(t) for t in test_raw])
+        ths = "/".join(f"{t:g}" for t in th)
+        print(f"| {mc} | {ths} | {len(res.lexicon)} | {s.f1:.4f} | {s.precision:.4f} | "
+              f"{s.recall:.4f} | {bpc['L']:.3f} | {s_h.f1:.4f} |")
+    print()
+
+
 def _count_numpy(lines: list[str]) -> int:
     nc = NgramCounter(order=4)
     for block in iter_blocks(lines):
@@ -221,12 +250,12 @@ def tokenizer(repeats: int) -> None:
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t0)
-    print(f"## WordPiece throughput ({len(texts)} sentiment lines, {mb:.2f} MB; wall time, "
-          f"median of {repeats}; shared 2-core machine)\n")
-    print("| tokenizer | s | MB/s |")
+            times[name].append(time.process_time() - t0)
+    print(f"## WordPiece throughput ({len(texts)} sentiment lines, {mb:.2f} MB; CPU time of "
+          f"all threads, median of {repeats}, alternated; shared 2-core machine)\n")
+    print("| tokenizer | CPU s | MB/s |")
     print("|---|---|---|")
     for name, ts in times.items():
         t = statistics.median(ts)
@@ -235,25 +264,27 @@ def tokenizer(repeats: int) -> None:
     wob = build_wobert_vocab(vocab)
     wtk = wobert_tokenizer(wob)
     n_char = sum(len(ids) for ids, _ in fast.encode_batch(texts))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     n_word = sum(len(wtk.encode(t)[0]) for t in texts)
-    tw = time.perf_counter() - t0
+    tw = time.process_time() - t0
     print("| vocab | size | tokens on the sentiment corpus (with [CLS]/[SEP]) |")
     print("|---|---|---|")
     print(f"| BERT characters | 21128 | {n_char} |")
     print(f"| WoBERT words (jieba, HMM off) | {len(wob)} | {n_word} "
-          f"({n_char / n_word:.2f}x fewer; {tw:.1f} s) |")
+          f"({n_char / n_word:.2f}x fewer; {tw:.1f} CPU s) |")
     print()
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parts = ["all", "quality", "speed", "pruning", "tokenizer"]
+    parts = ["all", "quality", "grid", "speed", "pruning", "tokenizer"]
     p.add_argument("--part", choices=parts, default="all")
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     if args.part in ("all", "quality"):
         quality()
+    if args.part in ("all", "grid"):
+        grid()
     if args.part in ("all", "speed"):
         speed(args.repeats)
     if args.part in ("all", "pruning"):
