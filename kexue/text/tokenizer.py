@@ -335,6 +335,16 @@ class Tokenizer:
             prev_wordish = not (is_cjk(last) or is_punctuation(last) or is_whitespace(last))
         return text
 
+    def _normalize_char(self, ch: str) -> str:
+        if self._halfwidth:
+            ch = to_halfwidth(ch)
+        if self._do_lower_case:
+            ch = ch.lower()
+            ch = "".join(
+                c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn"
+            )
+        return ch
+
     def rematch(self, text: str, tokens: Sequence[str]) -> list[list[int]]:
         """For each token, the indices of the characters of ``text`` it came from.
 
@@ -345,15 +355,7 @@ class Tokenizer:
         norm_chars: list[str] = []
         char_map: list[int] = []
         for i, ch in enumerate(text):
-            if self._halfwidth:
-                ch = to_halfwidth(ch)
-            if self._do_lower_case:
-                ch = ch.lower()
-                ch = "".join(
-                    c for c in unicodedata.normalize("NFD", ch)
-                    if unicodedata.category(c) != "Mn"
-                )
-            for c in ch:
+            for c in self._normalize_char(ch):
                 if is_dropped(c) or is_whitespace(c):
                     continue
                 norm_chars.append(c)
@@ -366,8 +368,10 @@ class Tokenizer:
                 mapping.append([])
                 continue
             stem = tok[2:] if tok.startswith("##") and len(tok) > 2 else tok
+            # a whole-word token from pre_tokenize may keep its case: normalise it too
+            stem = "".join(self._normalize_char(c) for c in stem)
             start = normalized.find(stem, offset)
-            if start < 0:
+            if start < 0 or not stem:
                 mapping.append([])
                 continue
             end = start + len(stem)

@@ -132,8 +132,12 @@ def test_decode(fast):
 def test_pre_tokenize_keeps_in_vocab_words(vocab_path):
     d = load_vocab(vocab_path)
     d = {**d, "科学空间": len(d)}
-    tk = Tokenizer(d, pre_tokenize=lambda s: ["科学空间", "很", "Good"])
-    assert tk.tokenize("ignored") == ["[CLS]", "科学空间", "很", "good", "[SEP]"]
+    d = {**d, "T恤": len(d)}
+    tk = Tokenizer(d, pre_tokenize=lambda s: ["科学空间", "很", "Good", "T恤"])
+    assert tk.tokenize("ignored") == ["[CLS]", "科学空间", "很", "good", "T恤", "[SEP]"]
+    text = "科学空间很Good T恤"
+    expected = [[], [0, 1, 2, 3], [4], [5, 6, 7, 8], [10, 11], []]
+    assert tk.rematch(text, tk.tokenize(text)) == expected
 
 
 def test_halfwidth_option(vocab_path):
