@@ -67,6 +67,7 @@ class DiscoveryResult:
     cohesive: dict[int, int] = field(default_factory=dict)
     candidates: int = 0
     removed_by_backtrack: int = 0
+    pieces_prune_level: int = 0
 
 
 def _progress(total: int | None, enabled: bool, desc: str):
@@ -85,6 +86,9 @@ class WordDiscovery:
             (:func:`auto_min_count`).
         thresholds: θ_2..θ_order in nats (``ln`` of the cohesion ratio), one per order ≥ 2.
         max_ngrams: budget of distinct n-grams (orders ≥ 2) before pruning.
+        max_pieces: budget of distinct pieces in the cutting pass (a Python ``Counter``, ~100+
+            bytes each); default ``max(100_000, max_ngrams // 8)``. Past it, pieces below a
+            doubling level are dropped and the minimum count is raised to that level.
         progress: show a tqdm bar per pass.
     """
 
@@ -95,7 +99,13 @@ class WordDiscovery:
         thresholds: Sequence[float] | None = None,
         max_ngrams: int = 50_000_000,
         progress: bool = False,
+        max_pieces: int | None = None,
     ) -> None:
+        if max_pieces is None:
+            max_pieces = max(100_000, max_ngrams // 8)
+        if not isinstance(max_pieces, int) or max_pieces < 2:
+            raise ValueError(f"max_pieces must be an int >= 2, got {max_pieces!r}")
+        self.max_pieces = max_pieces
         if not isinstance(order, int) or not 2 <= order <= MAX_ORDER:
             raise ValueError(f"order must be an int in 2..{MAX_ORDER}, got {order!r}")
         if min_count is not None and (not isinstance(min_count, int) or min_count < 1):
@@ -125,7 +135,8 @@ class WordDiscovery:
         with _progress(total_bytes, self.progress, "counting") as bar:
             for block in blocks:
                 nc.update(block)
-                bar.update(len(block.encode("utf-8")))
+                if self.progress:
+                    bar.update(len(block.encode("utf-8")))
         nc.finalize()
         if nc.total == 0:
             raise ValueError("empty corpus: no word characters (letters, digits, CJK) found")
@@ -246,10 +257,18 @@ class WordDiscovery:
         mc = self.resolved_min_count()
         g = self.filter_ngrams()
         pieces: Counter[str] = Counter()
+        budget = self.max_pieces
+        level = 0
         with _progress(total_bytes, self.progress, "cutting") as bar:
             for block in iter_blocks(make()):
                 pieces.update(self.pieces(block))
-                bar.update(len(block.encode("utf-8")))
+                if len(pieces) > budget:  # lossy counting, as for the n-gram table
+                    while len(pieces) > budget // 2:
+                        level = max(2, 2 * level)
+                        pieces = Counter({w: c for w, c in pieces.items() if c >= level})
+                if self.progress:
+                    bar.update(len(block.encode("utf-8")))
+        mc = max(mc, level)
         candidates = {w: c for w, c in pieces.items() if c >= mc}
         lexicon = self.backtrack(candidates)
         return DiscoveryResult(
@@ -259,6 +278,7 @@ class WordDiscovery:
             cohesive={n: int(g[n].size) for n in range(2, self.order + 1)},
             candidates=len(candidates),
             removed_by_backtrack=len(candidates) - len(lexicon),
+            pieces_prune_level=level,
         )
 
 

@@ -63,17 +63,20 @@ def iter_lines(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
 
 
 def iter_blocks(lines: Iterable[str], block_chars: int = 1 << 22) -> Iterator[str]:
-    """Group lines into blocks of about ``block_chars`` characters (lines stay whole)."""
+    """Group lines into blocks of about ``block_chars`` characters (lines stay whole and end
+    with a newline, so no n-gram crosses a line break)."""
     buf: list[str] = []
     size = 0
     for line in lines:
+        if not line.endswith("\n"):
+            line += "\n"
         buf.append(line)
         size += len(line)
         if size >= block_chars:
-            yield "\n".join(buf)
+            yield "".join(buf)
             buf, size = [], 0
     if buf:
-        yield "\n".join(buf)
+        yield "".join(buf)
 
 
 def _merge(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -155,3 +155,18 @@ def test_bad_corpus(tmp_path):
         dup = tmp_path / "dup.txt"
         dup.write_text("a 1\na 2\n", encoding="utf-8")
         load_lexicon(dup)
+
+
+def test_piece_budget_and_progress_bar(pd_gold, capsys):
+    raw = ["".join(g) for g in pd_gold[:800]]
+    full = WordDiscovery(min_count=2).fit(raw)
+    small = WordDiscovery(min_count=2, max_pieces=2000, progress=True).fit(raw)
+    assert small.pieces_prune_level >= 2 and small.min_count >= small.pieces_prune_level
+    assert full.pieces_prune_level == 0
+    # one block here, so the survivors' counts are exact: the lexicon is the full one cut at the
+    # prune level
+    level = small.pieces_prune_level
+    assert small.lexicon == {w: c for w, c in full.lexicon.items() if c >= level}
+    assert "cutting" in capsys.readouterr().err  # tqdm writes its bars to stderr
+    with pytest.raises(ValueError, match="max_pieces"):
+        WordDiscovery(max_pieces=1)
