@@ -73,3 +73,13 @@ def test_errors_leave_no_output(tmp_path, capsys):
         main(["evaluate", "--gold", "g"])  # needs --pred or --lexicon
     assert main(["--help"]) == 0
     assert "kexue words segment" in capsys.readouterr().out
+
+
+def test_segment_stdin_to_stdout(tmp_path, monkeypatch, capsys):
+    import io
+
+    lex = tmp_path / "lex.txt"
+    lex.write_text("科学 10\n空间 8\n", encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO("科学空间，科学\n空间\n"))
+    assert main(["segment", "-l", str(lex)]) == 0
+    assert capsys.readouterr().out == "科学 空间 ， 科学\n空间\n"

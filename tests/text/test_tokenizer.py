@@ -159,3 +159,16 @@ def test_bad_arguments(vocab_path, fast):
         Tokenizer(vocab_path, lowercase=True)
     with pytest.raises(TypeError, match="str"):
         fast.encode(b"bytes")
+
+
+def test_cased_backends_agree(vocab_path, sentiment_lines):
+    from transformers import BertTokenizer
+
+    hf_cased = BertTokenizer(str(vocab_path), do_lower_case=False)
+    fast = Tokenizer(vocab_path, do_lower_case=False, backend="fast")
+    python = Tokenizer(vocab_path, do_lower_case=False, backend="python")
+    texts = sentiment_lines[:200] + ["Hello WORLD Café", "ＡＢＣ abc"]
+    ref = hf_cased(texts)["input_ids"]
+    assert [fast.encode(t)[0] for t in texts] == ref
+    assert [python.encode(t)[0] for t in texts] == ref
+    assert python.tokenize("Hello")[1] == "[UNK]"  # the Chinese vocab is lower-case only
