@@ -7,7 +7,13 @@ The definitions follow the BERT / bert4keras conventions (see ``../shared/spec/n
 - punctuation: every ASCII non-alphanumeric printable character (``$``, ``^``, backtick, ... count
   although Unicode does not call them punctuation) and every Unicode ``P*`` category;
 - whitespace: ``" "``, ``\\t``, ``\\n``, ``\\r`` and the ``Zs`` category;
-- control: the ``C*`` categories except ``\\t``, ``\\n``, ``\\r`` (dropped, with NUL and U+FFFD).
+- control: the ``C*`` categories except ``Cn`` and ``\\t``, ``\\n``, ``\\r`` (dropped, with NUL
+  and U+FFFD).
+
+The categories come from Python's ``unicodedata`` (Unicode 14.0 in Python 3.11); HF
+``tokenizers`` uses its own, older tables, so characters added in recent Unicode versions (for
+example U+07FD, U+0890) can be classified differently by the two backends of
+:class:`kexue.text.Tokenizer`.
 """
 
 from __future__ import annotations
@@ -56,13 +62,19 @@ def is_whitespace(ch: str) -> bool:
 
 
 def is_dropped(ch: str) -> bool:
-    """True for characters BERT deletes: NUL, U+FFFD and control characters (not tab/newline)."""
+    """True for characters BERT deletes: NUL, U+FFFD and ``Cc``/``Cf``/``Co``/``Cs`` characters
+    (not tab/newline/carriage return).
+
+    Unassigned code points (``Cn``) are kept as ordinary characters, as HF ``tokenizers`` (and so
+    ``transformers.BertTokenizer``) does; Google's original Python tokenizer dropped them.
+    """
     cp = ord(ch)
     if cp == 0 or cp == 0xFFFD:
         return True
     if ch in "\t\n\r":
         return False
-    return unicodedata.category(ch).startswith("C")
+    cat = unicodedata.category(ch)
+    return cat.startswith("C") and cat != "Cn"
 
 
 _HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}

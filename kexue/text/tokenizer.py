@@ -16,8 +16,12 @@ through steps 1–6.
 
 The fast backend (HF ``tokenizers``: ``BertNormalizer`` + ``BertPreTokenizer`` + ``WordPiece``,
 the pipeline ``transformers.BertTokenizer`` itself runs) is used when the package is installed;
-``backend="python"`` runs the pure-Python implementation. Both give identical tokens (tested on
-every line of the sentiment corpus against ``transformers.BertTokenizer``).
+``backend="python"`` runs the pure-Python implementation. Both give identical tokens: the few
+characters that HF ``tokenizers`` classifies differently (its Unicode tables are older than
+Python 3.11's, and its CJK range skips U+2B820–U+2B91F) are detected by a one-time probe per
+distinct character, and texts containing them take the Python path. On ordinary text (every line
+of the sentiment corpus, tested) the ids equal ``transformers.BertTokenizer``'s; on those rare
+characters this tokenizer follows the BERT definition, not HF.
 
 Conventions follow bert4keras rather than HF where they differ: ``tokenize`` returns the tokens
 *with* ``[CLS]``/``[SEP]``, ``encode`` returns ``(token_ids, segment_ids)``, and truncation to
@@ -110,6 +114,8 @@ class Tokenizer:
         self.pad_token, self.mask_token = pad_token, mask_token
         self._specials = {t for t in (unk_token, cls_token, sep_token, pad_token, mask_token)}
         self._fast = None
+        self._probed: set[str] = set()
+        self._disagree: set[str] = set()
         if backend in {"auto", "fast"}:
             try:
                 self._fast = self._build_fast()
@@ -181,7 +187,7 @@ class Tokenizer:
                 buf.append(ch)
         for word in "".join(buf).split():
             if self._do_lower_case:
-                word = word.lower()
+                word = "".join(c.lower() for c in word)  # per character: no final-sigma rule
                 word = "".join(
                     c for c in unicodedata.normalize("NFD", word)
                     if unicodedata.category(c) != "Mn"
@@ -220,18 +226,38 @@ class Tokenizer:
             start = end
         return pieces
 
+    def _fast_words(self, text: str) -> list[str]:
+        normalized = self._fast.normalizer.normalize_str(text)
+        return [w for w, _ in self._fast.pre_tokenizer.pre_tokenize_str(normalized)]
+
+    def _fast_safe(self, text: str) -> bool:
+        """True when the fast backend is known to split every character of ``text`` as the
+        Python reference does.
+
+        HF ``tokenizers`` carries its own Unicode tables (older than Python 3.11's 14.0) and a
+        CJK range starting at U+2B920 instead of U+2B820, so a few rare characters are classified
+        differently. Each new character is probed once (``"a" + ch + "b"`` through both basic
+        tokenizers); texts holding a character that disagrees take the Python path, so the
+        backend never changes results.
+        """
+        chars = set(text)
+        new = chars - self._probed
+        for ch in new:
+            probe = "a" + ch + "b"
+            if self._fast_words(probe) != self._basic_words(probe):
+                self._disagree.add(ch)
+            self._probed.add(ch)
+        return chars.isdisjoint(self._disagree)
+
     def _tokenize_plain(self, text: str) -> list[str]:
         if self._halfwidth:
             text = to_halfwidth(text)
-        if self._fast is not None:
+        if self._fast is not None and self._fast_safe(text):
             return self._fast.encode(text, add_special_tokens=False).tokens
         out: list[str] = []
         for word in self._basic_words(text):
             out.extend(self._wordpiece(word))
         return out
-
-    def _tokenize_many(self, texts: list[str]) -> list[list[str]]:
-        return [self._tokenize_plain(t) for t in texts]
 
     def _tokenize_body(self, text: str) -> list[str]:
         if not isinstance(text, str):
@@ -298,9 +324,17 @@ class Tokenizer:
         sep_id = self._token_dict[self.sep_token]
         if self._fast is not None:
             texts = [to_halfwidth(t) for t in texts] if self._halfwidth else list(texts)
-            bodies = [e.ids for e in self._fast.encode_batch(texts, add_special_tokens=False)]
+            safe = [i for i, t in enumerate(texts) if self._fast_safe(t)]
+            encs = self._fast.encode_batch([texts[i] for i in safe], add_special_tokens=False)
+            bodies: list[list[int] | None] = [None] * len(texts)
+            for i, e in zip(safe, encs):
+                bodies[i] = e.ids
+            for i, b in enumerate(bodies):
+                if b is None:  # halfwidth already applied; run the reference path directly
+                    words = self._basic_words(texts[i])
+                    bodies[i] = self.tokens_to_ids([p for w in words for p in self._wordpiece(w)])
         else:
-            bodies = [self.tokens_to_ids(b) for b in self._tokenize_many(list(texts))]
+            bodies = [self.tokens_to_ids(self._tokenize_plain(t)) for t in texts]
         out = []
         for body in bodies:
             ids = [cls_id, *body, sep_id]

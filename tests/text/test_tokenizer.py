@@ -172,3 +172,16 @@ def test_cased_backends_agree(vocab_path, sentiment_lines):
     assert [fast.encode(t)[0] for t in texts] == ref
     assert [python.encode(t)[0] for t in texts] == ref
     assert python.tokenize("Hello")[1] == "[UNK]"  # the Chinese vocab is lower-case only
+
+
+def test_fast_backend_never_changes_results(fast, python):
+    """Rare characters HF tokenizers classifies differently (older Unicode tables, a CJK range
+    starting at U+2B920) are routed to the Python path, so both backends agree everywhere."""
+    points = list(range(0, 0x30000, 61)) + [0x7FD, 0x891, 0x2E44, 0x2B821, 0x2B8FF, 0x1734]
+    texts = [f"a{chr(cp)}b {chr(cp)}ΟΔΟΣ" for cp in points if not 0xD800 <= cp <= 0xDFFF]
+    fast_ids = [ids for ids, _ in fast.encode_batch(texts)]
+    assert fast_ids == [python.encode(t)[0] for t in texts]
+    assert [fast.encode(t)[0] for t in texts[-6:]] == fast_ids[-6:]
+    assert chr(0x2B821) in fast._disagree  # the CJK-range difference is detected
+    # the extension-E ideograph is split off like every CJK character (BERT's definition)
+    assert fast.tokenize(f"a{chr(0x2B821)}b") == ["[CLS]", "a", "[UNK]", "b", "[SEP]"]
