@@ -1,0 +1,414 @@
+"""A WordPiece tokenizer for BERT vocab files with the bert4keras feature set.
+
+Pipeline (identical to Google BERT / ``transformers.BertTokenizer``):
+
+1. optional full-width → half-width map (``halfwidth=True``; off by default, BERT does not do it);
+2. clean: drop NUL, U+FFFD and control characters, whitespace becomes a separator;
+3. pad every CJK ideograph with spaces (each Chinese character is a word);
+4. split on whitespace; with ``do_lower_case`` lower-case and strip accents (NFD, drop ``Mn``);
+5. split off every punctuation character;
+6. WordPiece: greedy longest-match-first with ``##`` continuations; a word longer than 100
+   characters, or one that cannot be covered, becomes ``[UNK]``.
+
+``pre_tokenize`` (bert4keras ≥ 0.8.8, used by WoBERT, https://kexue.fm/archives/7758): a callable
+``text -> iterable of words``; each word found in the vocab is kept whole, every other word goes
+through steps 1–6.
+
+The fast backend (HF ``tokenizers``: ``BertNormalizer`` + ``BertPreTokenizer`` + ``WordPiece``,
+the pipeline ``transformers.BertTokenizer`` itself runs) is used when the package is installed;
+``backend="python"`` runs the pure-Python implementation. Both give identical tokens: the few
+characters that HF ``tokenizers`` classifies differently (its Unicode tables are older than
+Python 3.11's, and its CJK range skips U+2B820–U+2B91F) are detected by a one-time probe per
+distinct character, and texts containing them take the Python path. On ordinary text (every line
+of the sentiment corpus, tested) the ids equal ``transformers.BertTokenizer``'s; on those rare
+characters this tokenizer follows the BERT definition, not HF.
+
+Conventions follow bert4keras rather than HF where they differ: ``tokenize`` returns the tokens
+*with* ``[CLS]``/``[SEP]``, ``encode`` returns ``(token_ids, segment_ids)``, and truncation to
+``maxlen`` removes tokens just before the final ``[SEP]`` of the currently longer segment.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+
+from kexue.text.chars import is_cjk, is_dropped, is_punctuation, is_whitespace, to_halfwidth
+from kexue.text.vocab import load_vocab
+
+__all__ = ["Tokenizer", "truncate_sequences"]
+
+_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def truncate_sequences(maxlen: int, index: int, *sequences: list) -> list[list]:
+    """Shorten ``sequences`` (in place copies) until their total length is at most ``maxlen``.
+
+    Each step removes the element at position ``index`` of the currently longest sequence (the
+    first one on ties). bert4keras uses ``index=-2`` so a trailing ``[SEP]`` survives.
+    """
+    seqs = [list(s) for s in sequences if s is not None]
+    if maxlen < 0:
+        raise ValueError(f"maxlen must be >= 0, got {maxlen}")
+    while sum(len(s) for s in seqs) > maxlen:
+        longest = max(range(len(seqs)), key=lambda i: (len(seqs[i]), -i))
+        if not -len(seqs[longest]) <= index < len(seqs[longest]):
+            raise ValueError(f"cannot truncate to maxlen={maxlen}: segments too short")
+        seqs[longest].pop(index)
+    return seqs
+
+
+class Tokenizer:
+    """BERT WordPiece tokenizer (bert4keras API) for a ``vocab.txt`` path or a ``{token: id}``.
+
+    Args:
+        vocab_path: path of a one-token-a-line vocab file, or a ``{token: id}`` dict (for
+            example the simplified dict from ``load_vocab(..., simplified=True)``).
+        do_lower_case: lower-case and strip accents (as BERT uncased / Chinese BERT).
+        pre_tokenize: optional ``text -> iterable of words``; in-vocab words are kept whole.
+        halfwidth: map full-width ASCII variants to ASCII first (keyword-only, default off).
+        backend: ``"auto"`` (HF ``tokenizers`` when installed), ``"fast"`` or ``"python"``.
+        max_input_chars_per_word: longer words become ``[UNK]`` (BERT: 100).
+
+    ``encode("今天天气不错")`` → ``([101, 791, 1921, 1921, 3698, 679, 7231, 102], [0, ...])``.
+    """
+
+    def __init__(
+        self,
+        vocab_path: str | os.PathLike | dict[str, int],
+        do_lower_case: bool = True,
+        pre_tokenize: Callable[[str], Iterable[str]] | None = None,
+        *,
+        halfwidth: bool = False,
+        backend: str = "auto",
+        max_input_chars_per_word: int = 100,
+        unk_token: str = "[UNK]",
+        cls_token: str = "[CLS]",
+        sep_token: str = "[SEP]",
+        pad_token: str = "[PAD]",
+        mask_token: str = "[MASK]",
+    ) -> None:
+        if isinstance(vocab_path, dict):
+            token_dict = dict(vocab_path)
+            ids = sorted(token_dict.values())
+            if ids != list(range(len(ids))):
+                raise ValueError("a token dict's ids must be exactly 0..n-1 (no gaps or repeats)")
+        else:
+            token_dict = load_vocab(vocab_path)
+        if pre_tokenize is not None and not callable(pre_tokenize):
+            raise TypeError("pre_tokenize must be a callable text -> iterable of words")
+        if backend not in {"auto", "fast", "python"}:
+            raise ValueError(f"backend must be 'auto', 'fast' or 'python', got {backend!r}")
+        for name, tok in (("unk_token", unk_token), ("cls_token", cls_token),
+                          ("sep_token", sep_token)):
+            if tok not in token_dict:
+                raise ValueError(f"{name} {tok!r} is not in the vocab")
+        self._token_dict = token_dict
+        self._id_to_token = {i: t for t, i in token_dict.items()}
+        self._do_lower_case = bool(do_lower_case)
+        self._pre_tokenize = pre_tokenize
+        self._halfwidth = bool(halfwidth)
+        self._max_chars = int(max_input_chars_per_word)
+        self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
+        self.pad_token, self.mask_token = pad_token, mask_token
+        self._specials = {t for t in (unk_token, cls_token, sep_token, pad_token, mask_token)}
+        self._fast = None
+        self._probed: set[str] = set()
+        self._disagree: set[str] = set()
+        if backend in {"auto", "fast"}:
+            try:
+                self._fast = self._build_fast()
+            except ImportError:
+                if backend == "fast":
+                    raise
+        self.backend = "fast" if self._fast is not None else "python"
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def vocab_size(self) -> int:
+        return len(self._token_dict)
+
+    @property
+    def token_dict(self) -> dict[str, int]:
+        """A copy of the ``{token: id}`` mapping."""
+        return dict(self._token_dict)
+
+    def token_to_id(self, token: str) -> int:
+        return self._token_dict.get(token, self._token_dict[self.unk_token])
+
+    def id_to_token(self, i: int) -> str:
+        if i not in self._id_to_token:
+            raise ValueError(f"token id {i} is outside the vocab (size {self.vocab_size})")
+        return self._id_to_token[i]
+
+    def tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
+        return [self.token_to_id(t) for t in tokens]
+
+    def ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
+        return [self.id_to_token(int(i)) for i in ids]
+
+    # ------------------------------------------------------------------ backends
+    def _build_fast(self):
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import normalizers, pre_tokenizers
+        from tokenizers.models import WordPiece
+
+        tok = HFTokenizer(
+            WordPiece(
+                self._token_dict,
+                unk_token=self.unk_token,
+                max_input_chars_per_word=self._max_chars,
+            )
+        )
+        tok.normalizer = normalizers.BertNormalizer(
+            clean_text=True,
+            handle_chinese_chars=True,
+            strip_accents=None,
+            lowercase=self._do_lower_case,
+        )
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return tok
+
+    def _basic_words(self, text: str) -> list[str]:
+        """Steps 2–5 in Python: the words WordPiece sees."""
+        out: list[str] = []
+        buf: list[str] = []
+        for ch in text:
+            if is_dropped(ch):
+                continue
+            if is_whitespace(ch):
+                buf.append(" ")
+            elif is_cjk(ch):
+                buf.append(" ")
+                buf.append(ch)
+                buf.append(" ")
+            else:
+                buf.append(ch)
+        for word in "".join(buf).split():
+            if self._do_lower_case:
+                word = "".join(c.lower() for c in word)  # per character: no final-sigma rule
+                word = "".join(
+                    c for c in unicodedata.normalize("NFD", word)
+                    if unicodedata.category(c) != "Mn"
+                )
+            piece: list[str] = []
+            for c in word:
+                if is_punctuation(c):
+                    if piece:
+                        out.append("".join(piece))
+                        piece = []
+                    out.append(c)
+                else:
+                    piece.append(c)
+            if piece:
+                out.append("".join(piece))
+        return out
+
+    def _wordpiece(self, word: str) -> list[str]:
+        if len(word) > self._max_chars:
+            return [self.unk_token]
+        pieces: list[str] = []
+        start = 0
+        vocab = self._token_dict
+        while start < len(word):
+            end = len(word)
+            found = None
+            while start < end:
+                sub = word[start:end] if start == 0 else "##" + word[start:end]
+                if sub in vocab:
+                    found = sub
+                    break
+                end -= 1
+            if found is None:
+                return [self.unk_token]
+            pieces.append(found)
+            start = end
+        return pieces
+
+    def _fast_words(self, text: str) -> list[str]:
+        normalized = self._fast.normalizer.normalize_str(text)
+        return [w for w, _ in self._fast.pre_tokenizer.pre_tokenize_str(normalized)]
+
+    def _fast_safe(self, text: str) -> bool:
+        """True when the fast backend is known to split every character of ``text`` as the
+        Python reference does.
+
+        HF ``tokenizers`` carries its own Unicode tables (older than Python 3.11's 14.0) and a
+        CJK range starting at U+2B920 instead of U+2B820, so a few rare characters are classified
+        differently. Each new character is probed once (``"a" + ch + "b"`` through both basic
+        tokenizers); texts holding a character that disagrees take the Python path, so the
+        backend never changes results.
+        """
+        chars = set(text)
+        new = chars - self._probed
+        for ch in new:
+            probe = "a" + ch + "b"
+            if self._fast_words(probe) != self._basic_words(probe):
+                self._disagree.add(ch)
+            self._probed.add(ch)
+        return chars.isdisjoint(self._disagree)
+
+    def _tokenize_plain(self, text: str) -> list[str]:
+        if self._halfwidth:
+            text = to_halfwidth(text)
+        if self._fast is not None and self._fast_safe(text):
+            return self._fast.encode(text, add_special_tokens=False).tokens
+        out: list[str] = []
+        for word in self._basic_words(text):
+            out.extend(self._wordpiece(word))
+        return out
+
+    def _tokenize_body(self, text: str) -> list[str]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, got {type(text).__name__}")
+        if self._pre_tokenize is None:
+            return self._tokenize_plain(text)
+        out: list[str] = []
+        for word in self._pre_tokenize(text):
+            if word in self._token_dict:
+                out.append(word)
+            else:
+                out.extend(self._tokenize_plain(word))
+        return out
+
+    # ------------------------------------------------------------------ public API
+    def tokenize(self, text: str, maxlen: int | None = None) -> list[str]:
+        """Tokens of ``text`` wrapped in ``[CLS]`` … ``[SEP]``, truncated to ``maxlen`` tokens."""
+        tokens = [self.cls_token, *self._tokenize_body(text), self.sep_token]
+        if maxlen is not None:
+            if maxlen < 2:
+                raise ValueError(f"maxlen must be >= 2 (room for [CLS] and [SEP]), got {maxlen}")
+            (tokens,) = truncate_sequences(maxlen, -2, tokens)
+        return tokens
+
+    def encode(
+        self, first: str, second: str | None = None, maxlen: int | None = None
+    ) -> tuple[list[int], list[int]]:
+        """``([CLS] first [SEP] (second [SEP])`` ids, segment ids 0 / 1), truncated to ``maxlen``.
+
+        Truncation removes one token at a time before the final ``[SEP]`` of the longer segment
+        (the first on ties), as bert4keras does.
+        """
+        first_tokens = [self.cls_token, *self._tokenize_body(first), self.sep_token]
+        second_tokens = None
+        if second is not None:
+            second_tokens = [*self._tokenize_body(second), self.sep_token]
+        if maxlen is not None:
+            minimum = 2 if second is None else 3
+            if maxlen < minimum:
+                raise ValueError(f"maxlen must be >= {minimum}, got {maxlen}")
+            seqs = truncate_sequences(maxlen, -2, first_tokens, second_tokens)
+            first_tokens = seqs[0]
+            if second_tokens is not None:
+                second_tokens = seqs[1]
+        token_ids = self.tokens_to_ids(first_tokens)
+        segment_ids = [0] * len(first_tokens)
+        if second_tokens is not None:
+            token_ids += self.tokens_to_ids(second_tokens)
+            segment_ids += [1] * len(second_tokens)
+        return token_ids, segment_ids
+
+    def encode_batch(
+        self, texts: Sequence[str], maxlen: int | None = None
+    ) -> list[tuple[list[int], list[int]]]:
+        """``encode`` of many single texts; batched through the fast backend when available."""
+        if self._pre_tokenize is not None:
+            return [self.encode(t, maxlen=maxlen) for t in texts]
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError(f"texts must be str, got {type(t).__name__}")
+        if maxlen is not None and maxlen < 2:
+            raise ValueError(f"maxlen must be >= 2 (room for [CLS] and [SEP]), got {maxlen}")
+        cls_id = self._token_dict[self.cls_token]
+        sep_id = self._token_dict[self.sep_token]
+        if self._fast is not None:
+            texts = [to_halfwidth(t) for t in texts] if self._halfwidth else list(texts)
+            safe = [i for i, t in enumerate(texts) if self._fast_safe(t)]
+            encs = self._fast.encode_batch([texts[i] for i in safe], add_special_tokens=False)
+            bodies: list[list[int] | None] = [None] * len(texts)
+            for i, e in zip(safe, encs):
+                bodies[i] = e.ids
+            for i, b in enumerate(bodies):
+                if b is None:  # halfwidth already applied; run the reference path directly
+                    words = self._basic_words(texts[i])
+                    bodies[i] = self.tokens_to_ids([p for w in words for p in self._wordpiece(w)])
+        else:
+            bodies = [self.tokens_to_ids(self._tokenize_plain(t)) for t in texts]
+        out = []
+        for body in bodies:
+            ids = [cls_id, *body, sep_id]
+            if maxlen is not None:
+                (ids,) = truncate_sequences(maxlen, -2, ids)
+            out.append((ids, [0] * len(ids)))
+        return out
+
+    def decode(self, ids: Sequence[int], tokens: Sequence[str] | None = None) -> str:
+        """Text of ``ids`` (or of ``tokens``) with special tokens removed.
+
+        Chinese characters and punctuation join without spaces; ``##`` pieces join their word;
+        a space separates two neighbouring Latin/digit words only.
+        """
+        if tokens is None:
+            tokens = self.ids_to_tokens(ids)
+        text = ""
+        prev_wordish = False
+        for tok in tokens:
+            if tok in self._specials or (tok.startswith("[") and tok.endswith("]") and len(tok) > 2
+                                         and tok[1:-1].replace("unused", "").isdigit()):
+                continue
+            if tok.startswith("##") and len(tok) > 2:
+                text += tok[2:]
+                continue
+            first = tok[0]
+            wordish = not (is_cjk(first) or is_punctuation(first) or is_whitespace(first))
+            if prev_wordish and wordish:
+                text += " "
+            text += tok
+            last = tok[-1]
+            prev_wordish = not (is_cjk(last) or is_punctuation(last) or is_whitespace(last))
+        return text
+
+    def _normalize_char(self, ch: str) -> str:
+        if self._halfwidth:
+            ch = to_halfwidth(ch)
+        if self._do_lower_case:
+            ch = ch.lower()
+            ch = "".join(
+                c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn"
+            )
+        return ch
+
+    def rematch(self, text: str, tokens: Sequence[str]) -> list[list[int]]:
+        """For each token, the indices of the characters of ``text`` it came from.
+
+        Special tokens (``[CLS]``, ``[SEP]``, ``[UNK]``, ...) map to ``[]``. The text is normalised
+        character by character exactly as the tokenizer does (half-width, lower case, accents
+        stripped, controls dropped), so ``normalise(text[i] for i in mapping) == stem(token)``.
+        """
+        norm_chars: list[str] = []
+        char_map: list[int] = []
+        for i, ch in enumerate(text):
+            for c in self._normalize_char(ch):
+                if is_dropped(c) or is_whitespace(c):
+                    continue
+                norm_chars.append(c)
+                char_map.append(i)
+        normalized = "".join(norm_chars)
+        mapping: list[list[int]] = []
+        offset = 0
+        for tok in tokens:
+            if tok in self._specials:
+                mapping.append([])
+                continue
+            stem = tok[2:] if tok.startswith("##") and len(tok) > 2 else tok
+            # a whole-word token from pre_tokenize may keep its case: normalise it too
+            stem = "".join(self._normalize_char(c) for c in stem)
+            start = normalized.find(stem, offset)
+            if start < 0 or not stem:
+                mapping.append([])
+                continue
+            end = start + len(stem)
+            mapping.append(char_map[start:end])
+            offset = end
+        return mapping
