@@ -217,6 +217,8 @@ def apply_key_map(
         parts = [f"cannot load {source} into a {family} model:"]
         if missing:
             parts.append(f"missing keys ({len(missing)}): {_listing(missing)}")
+            if all(k in key_map.unused for k in missing):
+                parts.append("these are head weights the checkpoint lacks: build without that head")
         if unexpected:
             parts.append(f"unexpected keys ({len(unexpected)}): {_listing(unexpected)}")
         if mismatched:
