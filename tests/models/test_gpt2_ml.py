@@ -80,7 +80,7 @@ def reference(w, ids, mask):
     allowed = np.tril(np.ones((n, n), bool))[None] & mask.astype(bool)[:, None, :]
     for i in range(L):
 
-        def lin(t, name):
+        def lin(t, name, i=i):
             return t @ w[f"h.{i}.{name}.weight"].T + w[f"h.{i}.{name}.bias"]
 
         q, k, v = (lin(x, f"attn.{c}").reshape(b, n, NH, d).transpose(0, 2, 1, 3) for c in "qkv")
