@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 from types import ModuleType
 
@@ -88,3 +89,97 @@ def test_nezha_relative_table_closed_form():
     np.testing.assert_array_equal(a[0, 11], a[0, 4])  # j - i = 11 and 4 clip to the same row
     np.testing.assert_array_equal(a[2, 5], a[7, 10])  # same offset, same encoding
     assert not np.array_equal(a[0, 3], a[0, 4])
+
+
+# ------------------------------------------------------------------------------------- GPT2_ML
+
+
+def _gpt2_ml_one_token_at_a_time(w: dict, config: dict, ids: list[int], keep: list[int]):
+    """A second, independent GPT2_ML: token by token with a key/value cache, scalar softmax
+    over the cached keys, loops over heads. Returns the hidden state of each position."""
+    eps = config["layer_norm_eps"]
+    heads = config["num_attention_heads"]
+    d = config["hidden_size"] // heads
+
+    def ln(v, name):
+        mu = sum(v) / len(v)
+        var = sum((x - mu) ** 2 for x in v) / len(v)
+        return (v - mu) / math.sqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
+
+    def lin(v, name):
+        return w[name + ".weight"] @ v + w[name + ".bias"]
+
+    caches = [([], [], []) for _ in range(config["num_hidden_layers"])]  # keys, values, keep
+    outputs = []
+    for t, token in enumerate(ids):
+        x = ln(w["wte.weight"][token] + w["wpe.weight"][t], "emb_ln")
+        for n, (keys, values, kept) in enumerate(caches):
+            p = f"h.{n}"
+            q, k, v = (lin(x, f"{p}.attn.{m}") for m in "qkv")
+            keys.append(k)
+            values.append(v)
+            kept.append(keep[t])
+            z = np.zeros_like(x)
+            for head in range(heads):
+                s = slice(head * d, (head + 1) * d)
+                logits = [float(q[s] @ kk[s]) / math.sqrt(d) for kk, ok in zip(keys, kept) if ok]
+                vs = [vv[s] for vv, ok in zip(values, kept) if ok]
+                top = max(logits)
+                e = [math.exp(a - top) for a in logits]
+                z[s] = sum(ei * vi for ei, vi in zip(e, vs)) / sum(e)
+            h = x + lin(z, f"{p}.attn.o")
+            u = lin(ln(h, f"{p}.ln0"), f"{p}.mlp.fc1")
+            u = np.array([0.5 * a * (1.0 + math.erf(a / math.sqrt(2.0))) for a in u])
+            x = ln(h + lin(u, f"{p}.mlp.fc2"), f"{p}.ln1")
+        outputs.append(x)
+    return np.stack(outputs)
+
+
+def test_gpt2_ml_golden_matches_reference_and_a_token_by_token_implementation():
+    gpt2_ml = load_reference("gpt2_ml")
+    config, weights, io = load_golden("gpt2_ml")
+    assert config["model_type"] == "gpt2_ml"
+    w = {k: v.astype(np.float64) for k, v in weights.items()}
+    out = gpt2_ml.gpt2_ml_forward(w, config, io["token_ids"], io["attention_mask"])
+    assert max_abs(out["last_hidden_state"], io["last_hidden_state"]) <= TOL
+    assert max_abs(out["logits"], io["logits"]) <= TOL
+    assert io["attention_mask"].min() == 0
+    for b in range(io["token_ids"].shape[0]):
+        ids = io["token_ids"][b].tolist()
+        keep = io["attention_mask"][b].tolist()
+        hidden = _gpt2_ml_one_token_at_a_time(w, config, ids, keep)
+        assert max_abs(hidden, io["last_hidden_state"][b]) <= TOL
+
+
+def test_gpt2_ml_properties():
+    """Causal (logits at t ignore tokens after t), padded keys ignored, LM head tied to wte with
+    no bias, and the last op is LN_1 (no extra final LayerNorm)."""
+    gpt2_ml = load_reference("gpt2_ml")
+    config, weights, io = load_golden("gpt2_ml")
+    w = {k: v.astype(np.float64) for k, v in weights.items()}
+    ids, mask = io["token_ids"][:1].copy(), np.ones_like(io["token_ids"][:1])
+    base = gpt2_ml.gpt2_ml_forward(w, config, ids, mask)
+    changed = ids.copy()
+    changed[0, 6:] = (changed[0, 6:] + 1) % config["vocab_size"]
+    after = gpt2_ml.gpt2_ml_forward(w, config, changed, mask)
+    assert max_abs(after["logits"][:, :6], base["logits"][:, :6]) == 0.0
+    assert max_abs(after["logits"][:, 6:], base["logits"][:, 6:]) > 1e-3
+
+    holed = mask.copy()
+    holed[0, 2] = 0  # a masked key in the middle: changing its token changes nothing elsewhere
+    a = gpt2_ml.gpt2_ml_forward(w, config, ids, holed)["logits"]
+    other = ids.copy()
+    other[0, 2] = (other[0, 2] + 7) % config["vocab_size"]
+    b = gpt2_ml.gpt2_ml_forward(w, config, other, holed)["logits"]
+    rest = [0, 1, *range(3, ids.shape[1])]
+    assert max_abs(a[:, rest], b[:, rest]) <= 1e-12
+    assert max_abs(a[:, rest], base["logits"][:, rest]) > 1e-3  # the mask did something
+
+    np.testing.assert_allclose(
+        io["logits"], io["last_hidden_state"] @ w["wte.weight"].T, rtol=0, atol=1e-12
+    )
+    last = config["num_hidden_layers"] - 1
+    g, beta = w[f"h.{last}.ln1.weight"], w[f"h.{last}.ln1.bias"]
+    normalised = (io["last_hidden_state"] - beta) / g
+    np.testing.assert_allclose(normalised.mean(-1), 0.0, atol=1e-10)
+    np.testing.assert_allclose(normalised.var(-1), 1.0, atol=1e-4)  # 1 - eps/var
