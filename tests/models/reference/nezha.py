@@ -137,17 +137,17 @@ def nezha_forward(
     eps = config["layer_norm_eps"]
     x = w["embeddings.word_embeddings.weight"][token_ids]
     x = x + w["embeddings.token_type_embeddings.weight"][np.asarray(segment_ids)]
-    x = layer_norm(
-        x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps
-    )
+    x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     mask = np.asarray(attention_mask)
     for n in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{n}"
         z = attention(x, w, p + ".attention.self", mask, config, relative_values)
         h = _linear(z, w, p + ".attention.output.dense") + x
         h = layer_norm(
-            h, w[p + ".attention.output.LayerNorm.weight"],
-            w[p + ".attention.output.LayerNorm.bias"], eps,
+            h,
+            w[p + ".attention.output.LayerNorm.weight"],
+            w[p + ".attention.output.LayerNorm.bias"],
+            eps,
         )
         f = _linear(gelu(_linear(h, w, p + ".intermediate.dense")), w, p + ".output.dense")
         x = layer_norm(
@@ -159,8 +159,10 @@ def nezha_forward(
     if "cls.predictions.bias" in w:
         t = gelu(_linear(x, w, "cls.predictions.transform.dense"))
         t = layer_norm(
-            t, w["cls.predictions.transform.LayerNorm.weight"],
-            w["cls.predictions.transform.LayerNorm.bias"], eps,
+            t,
+            w["cls.predictions.transform.LayerNorm.weight"],
+            w["cls.predictions.transform.LayerNorm.bias"],
+            eps,
         )
         out["logits"] = t @ w["embeddings.word_embeddings.weight"].T + w["cls.predictions.bias"]
     return out

@@ -183,3 +183,80 @@ def test_gpt2_ml_properties():
     normalised = (io["last_hidden_state"] - beta) / g
     np.testing.assert_allclose(normalised.mean(-1), 0.0, atol=1e-10)
     np.testing.assert_allclose(normalised.var(-1), 1.0, atol=1e-4)  # 1 - eps/var
+
+
+# ------------------------------------------------------------------------ BERT and RealFormer
+
+
+def _hf_bert_float64(folder: Path, io: dict[str, np.ndarray]):
+    import torch  # lazily: only this check needs torch and transformers
+    import transformers
+    model = transformers.BertModel.from_pretrained(
+        folder, dtype=torch.float64, attn_implementation="eager"
+    ).eval()
+    with torch.no_grad():
+        return model(
+            input_ids=torch.from_numpy(io["token_ids"]),
+            token_type_ids=torch.from_numpy(io["segment_ids"]),
+            attention_mask=torch.from_numpy(io["attention_mask"]),
+        )
+
+
+def test_numpy_bert_without_residual_equals_transformers_bert_model():
+    bert = load_reference("bert")
+    config, weights, io = load_golden("realformer")
+    ours = bert.bert_forward(
+        weights, config, io["token_ids"], io["segment_ids"], io["attention_mask"]
+    )
+    theirs = _hf_bert_float64(GOLDEN / "realformer", io)
+    assert max_abs(ours["last_hidden_state"], theirs.last_hidden_state.numpy()) <= TOL
+    assert max_abs(ours["pooler_output"], theirs.pooler_output.numpy()) <= TOL
+    np.testing.assert_array_equal(ours["scores"], ours["raw_scores"])  # no residual: A_n = S_n
+
+
+def test_realformer_golden_matches_reference():
+    bert = load_reference("bert")
+    config, weights, io = load_golden("realformer")
+    args = (io["token_ids"], io["segment_ids"], io["attention_mask"])
+    real = bert.bert_forward(weights, config, *args, residual_attention=True)
+    for key in ("last_hidden_state", "pooler_output", "scores", "raw_scores"):
+        assert io[key].dtype == np.float64
+        assert max_abs(real[key], io[key]) <= TOL, key
+    vanilla = bert.bert_forward(weights, config, *args)
+    assert max_abs(vanilla["last_hidden_state"], io["last_hidden_state"]) > 1e-2
+
+
+def test_realformer_properties():
+    """Layer n sees S_1 + ... + S_n (the cumulative sum, not bert4keras' one-step S_n + S_{n-1});
+    one layer equals vanilla attention; padded keys get zero weight in every layer and padding
+    does not leak into real positions through the residual."""
+    bert = load_reference("bert")
+    config, weights, io = load_golden("realformer")
+    scores, raw = io["scores"], io["raw_scores"]
+    for n in range(config["num_hidden_layers"]):
+        np.testing.assert_allclose(scores[n], raw[: n + 1].sum(0), rtol=0, atol=1e-12)
+    assert np.isfinite(scores).all()  # the mask is never accumulated
+    one_step = raw[2] + raw[1]
+    assert np.abs(scores[2] - one_step).max() > 1e-2
+
+    args = (io["token_ids"], io["segment_ids"], io["attention_mask"])
+    one = dict(config, num_hidden_layers=1)
+    a = bert.bert_forward(weights, one, *args, residual_attention=True)["last_hidden_state"]
+    b = bert.bert_forward(weights, one, *args)["last_hidden_state"]
+    np.testing.assert_array_equal(a, b)
+
+    mask = io["attention_mask"]
+    probs = bert.softmax(scores + np.where(mask[None, :, None, None, :] > 0, 0.0, -np.inf))
+    padded = mask == 0
+    assert padded.any()
+    for n in range(config["num_hidden_layers"]):
+        assert (probs[n].transpose(0, 3, 1, 2)[padded] == 0.0).all()
+
+    other = io["token_ids"].copy()
+    other[padded] = (other[padded] + 11) % config["vocab_size"]
+    moved = bert.bert_forward(
+        weights, config, other, io["segment_ids"], mask, residual_attention=True
+    )["last_hidden_state"]
+    real = mask == 1
+    assert max_abs(moved[real], io["last_hidden_state"][real]) <= 1e-12
+    assert max_abs(moved[padded], io["last_hidden_state"][padded]) > 1e-3
