@@ -211,6 +211,8 @@ class Bert(nn.Module):
         allowed = None
         if attention_mask is not None:
             allowed = masks.key_padding(attention_mask, k_len)
+            if self.application == "encoder" and bool(allowed.all()):
+                allowed = None  # nothing to mask: let SDPA take its unmasked fast path
         if self.application == "lm":
             c = masks.causal(n, k_len, device)
             allowed = c if allowed is None else allowed & c
