@@ -120,9 +120,11 @@ def test_unilm_matches_hf_with_equivalent_mask(pretraining_dir, tmp_path):
     ids, seg, mask = _inputs((9, 6, 8))
     with torch.no_grad():
         ref = hf(input_ids=ids, token_type_ids=seg, attention_mask=_unilm_3d(seg, mask)).logits
+        bidirectional = hf(input_ids=ids, token_type_ids=seg, attention_mask=mask).logits
         out = model(ids, seg, attention_mask=mask)
     real = mask.bool()
     assert max_diff(out[real], ref[real]) <= 1e-5
+    assert max_diff(out[real], bidirectional[real]) > 1e-3  # the mask really acts
 
 
 def test_unilm_mask_rule():

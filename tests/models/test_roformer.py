@@ -92,3 +92,27 @@ def test_rotary_tables_extend_beyond_precomputed(roformer_dir):
     cos, sin = model.rotary(pos, torch.float32)
     ref_cos, ref_sin = rotary_tables(72, 8)
     assert max_diff(cos[0, 0], ref_cos[70:72]) < 1e-6
+
+
+@pytest.mark.parametrize("model_name", ["roformer", "nezha"])
+@pytest.mark.parametrize("application", ["lm", "unilm"])
+def test_relative_families_honour_the_cache(model_name, application):
+    """Rotary and NEZHA positions follow the positions of cached keys (left padding)."""
+    torch.manual_seed(0)
+    cfg = dict(TINY, max_relative_position=3) if model_name == "nezha" else TINY
+    model = build_transformer_model(cfg, model=model_name, application=application)
+    ids, mask = padded_batch(73, [9, 5, 7], left=True)
+    pos = (mask.cumsum(1) - 1).clamp(min=0)
+    seg = torch.zeros_like(ids)
+    seg[:, 5:] = 1
+    with torch.no_grad():
+        full = model(ids, seg, attention_mask=mask, position_ids=pos)
+        cache = model.new_cache()
+        steps = [model(ids[:, :5], seg[:, :5], attention_mask=mask[:, :5],
+                       position_ids=pos[:, :5], cache=cache)]
+        for t in range(5, 9):
+            steps.append(model(ids[:, t : t + 1], seg[:, t : t + 1],
+                               attention_mask=mask[:, : t + 1], position_ids=pos[:, t : t + 1],
+                               cache=cache))
+    real = mask.bool()
+    assert max_diff(torch.cat(steps, 1)[real], full[real]) <= 1e-5
