@@ -116,3 +116,24 @@ def test_relative_families_honour_the_cache(model_name, application):
                                cache=cache))
     real = mask.bool()
     assert max_diff(torch.cat(steps, 1)[real], full[real]) <= 1e-5
+
+
+def test_roformer_mlm_with_factorised_embeddings(tmp_path):
+    """embedding_size != hidden_size: embeddings_project in, the MLM transform maps back."""
+    torch.manual_seed(0)
+    hf = transformers.RoFormerForMaskedLM(
+        transformers.RoFormerConfig(**{**TINY, "embedding_size": 16})
+    ).eval()
+    randomize(hf)
+    with torch.no_grad():
+        hf.roformer.encoder.embed_positions.weight.copy_(
+            hf.roformer.encoder.embed_positions.create_weight()
+        )
+    hf.tie_weights()
+    save_hf(hf, tmp_path)
+    model = build_transformer_model(checkpoint_path=tmp_path, model="roformer", with_mlm=True)
+    ids, mask = padded_batch(73, [8, 5])
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask).logits
+        out = model(ids, attention_mask=mask).mlm_logits
+    assert max_diff(out, ref) <= 1e-5
