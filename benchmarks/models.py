@@ -308,7 +308,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def table(rows: list[dict], args: argparse.Namespace) -> str:
-    impls = [i for i in args.impls]
+    impls = list(args.impls)
     head = ["model", "length"] + [f"{i} tok/s" for i in impls]
     if "kexue" in impls:
         head.append("kexue / fastest HF")
@@ -329,7 +329,27 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         f"median of {args.repeats} alternating forwards; peak MB = resident-memory growth over "
         "the model-loaded baseline during one forward, fresh process per cell"
     )
-    return "\n".join(lines) + "\n\n" + note
+    detail = [
+        "| model | length | competitor | median s | min–max s | loaded RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        for i in impls:
+            if i not in row:
+                continue
+            lo, hi = row[i + " spread"]
+            median = args.batch * row["length"] / row[i]
+            base = _fmt(row.get(i + " base MB"), ".0f")
+            cells = [
+                row["family"],
+                str(row["length"]),
+                i,
+                f"{median:.2f}",
+                f"{lo:.2f}–{hi:.2f}",
+                base,
+            ]
+            detail.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + note + "\n\n" + "\n".join(detail)
 
 
 if __name__ == "__main__":
