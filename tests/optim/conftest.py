@@ -26,13 +26,3 @@ class TwoParams(torch.nn.Module):
 def two_params():
     """Factory of :class:`TwoParams`."""
     return TwoParams
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The optimizer tests use tiny tensors: intra-op threads only add contention (on a shared
-    2-core machine a 2-thread backward of a toy model was measured 25x slower than 1 thread)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
