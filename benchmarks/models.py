@@ -326,9 +326,13 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     note = (
         f"batch {args.batch}, float32, CPU, torch.inference_mode; tok/s = batch*length / "
-        f"median of {args.repeats} alternating forwards; peak MB = resident-memory growth over "
-        "the model-loaded baseline during one forward, fresh process per cell"
+        f"median of {args.repeats} alternating forwards"
     )
+    if not args.no_memory:
+        note += (
+            "; peak MB = resident-memory growth over the model-loaded baseline during one "
+            "forward, fresh process per cell"
+        )
     detail = [
         "| model | length | competitor | median s | min–max s | loaded RSS MB |",
         "|---|---|---|---|---|---|",
