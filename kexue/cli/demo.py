@@ -3,12 +3,118 @@
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+SENTENCES = ("科学空间是苏剑林的博客。", "我们把文章里的方法写成经过测试的代码。")
+SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def _char_vocab(texts: tuple[str, ...]) -> dict[str, int]:
+    """A tiny character vocabulary (the real tokenizer lives in kexue.text)."""
+    chars = sorted({c for t in texts for c in t})
+    return {tok: i for i, tok in enumerate([*SPECIAL, *chars])}
+
+
+def _encode(texts: tuple[str, ...], vocab: dict[str, int]):
+    import torch
+
+    rows = [
+        [vocab["[CLS]"], *(vocab.get(c, vocab["[UNK]"]) for c in t), vocab["[SEP]"]] for t in texts
+    ]
+    n = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), n, dtype=torch.long)
+    mask = torch.zeros(len(rows), n, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def _save_hf_checkpoint(model, config: dict, path: Path) -> None:
+    """Write ``model`` (a kexue BERT) as an HF-layout ``config.json`` + ``model.safetensors``,
+    by running the BERT key map backwards (every BERT rule is a plain rename)."""
+    from safetensors.torch import save_file
+
+    from kexue.models.keymaps import bert_key_map
+
+    rules = bert_key_map(model, [], None).rules
+    state = model.state_dict()
+    tensors = {}
+    for name, value in state.items():
+        rule = rules[name]
+        if rule.transform is not None:
+            raise ValueError(f"{name} has a transform; this writer only renames")
+        tensors[rule.source] = value.detach().clone().contiguous()
+    save_file(tensors, str(path / "model.safetensors"))
+    (path / "config.json").write_text(
+        json.dumps(
+            {**config, "model_type": "bert", "architectures": ["BertForPreTraining"]}, indent=2
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kexue demo", description=__doc__)
-    parser.parse_args(argv)
-    from kexue import __version__
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the weights")
+    args = parser.parse_args(argv)
 
-    print(f"kexue {__version__}: the model demo lands with the Transformer core.")
-    return 0
+    import torch
+
+    from kexue import __version__
+    from kexue.models import EncoderOutput, build_transformer_model
+
+    start = time.perf_counter()
+    torch.manual_seed(args.seed)
+    vocab = _char_vocab(SENTENCES)
+    config = {
+        "vocab_size": len(vocab),
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 128,
+        "max_position_embeddings": 64,
+        "type_vocab_size": 2,
+        "hidden_act": "gelu",
+    }
+    print(f"kexue {__version__} demo: a small BERT, saved and reloaded in HuggingFace format")
+    print(f"config: {json.dumps(config)}")
+    source = build_transformer_model(config, with_pool=True, with_nsp=True, with_mlm=True)
+    n_params = sum(p.numel() for p in source.parameters())
+    print(f"parameters: {n_params:,}")
+
+    ids, mask = _encode(SENTENCES, vocab)
+    with tempfile.TemporaryDirectory() as tmp:
+        _save_hf_checkpoint(source, config, Path(tmp))
+        files = sorted(p.name for p in Path(tmp).iterdir())
+        print(f"saved a random checkpoint: {files}")
+        model = build_transformer_model(
+            checkpoint_path=tmp, with_pool=True, with_nsp=True, with_mlm=True
+        )
+        print(
+            "load report:\n  "
+            + model.load_report.summary().replace(tmp, "<tmp>").replace("\n", "\n  ")
+        )
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask)
+        ref = source(ids, attention_mask=mask)
+    assert isinstance(out, EncoderOutput)
+    diff = (out.hidden - ref.hidden).abs().max().item()
+    print(
+        f"input: {len(SENTENCES)} sentences, token_ids {tuple(ids.shape)}, "
+        f"lengths {mask.sum(1).tolist()}"
+    )
+    for text in SENTENCES:
+        print(f"  {text}")
+    print(
+        f"hidden {tuple(out.hidden.shape)}, pooled {tuple(out.pooled.shape)}, "
+        f"nsp_logits {tuple(out.nsp_logits.shape)}, mlm_logits {tuple(out.mlm_logits.shape)}"
+    )
+    real = mask.bool()
+    checksum = out.mlm_logits[real].double().sum().item()
+    print(f"checksum (sum of MLM logits at real tokens): {checksum:.6f}")
+    print(f"reloaded model == built model: max abs diff {diff:.1e}")
+    print(f"done in {time.perf_counter() - start:.2f} s")
+    return 0 if diff <= 1e-6 else 1

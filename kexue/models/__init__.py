@@ -1,1 +1,41 @@
-"""kexue.models."""
+"""kexue.models: Transformer families that load HuggingFace-format checkpoints exactly.
+
+``build_transformer_model(config_path, checkpoint_path, model="bert", application="encoder",
+**kwargs)`` is the entry point; ``KVCache`` is the incremental-decoding cache of the model
+contract (docs/design.md).
+"""
+
+from kexue.models.bert import Bert
+from kexue.models.build import FAMILIES, build_transformer_model
+from kexue.models.cache import KVCache
+from kexue.models.config import (
+    BertConfig,
+    GPT2Config,
+    GPT2MLConfig,
+    NezhaConfig,
+    RoFormerConfig,
+    T5Config,
+)
+from kexue.models.gpt2 import GPT2
+from kexue.models.gpt2_ml import GPT2ML
+from kexue.models.loading import LoadReport
+from kexue.models.outputs import EncoderOutput
+from kexue.models.t5 import T5
+
+__all__ = [
+    "build_transformer_model",
+    "FAMILIES",
+    "KVCache",
+    "EncoderOutput",
+    "LoadReport",
+    "Bert",
+    "GPT2",
+    "GPT2ML",
+    "T5",
+    "BertConfig",
+    "RoFormerConfig",
+    "NezhaConfig",
+    "GPT2Config",
+    "GPT2MLConfig",
+    "T5Config",
+]

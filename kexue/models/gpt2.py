@@ -1,0 +1,122 @@
+"""OpenAI GPT-2 (Radford et al., 2019): pre-LN decoder with a final LayerNorm and a tied head.
+
+Layer: ``h = x + Attn(LN1(x))`` (causal), ``y = h + FFN(LN2(h))``; output ``LN_f(y) E^T``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kexue.layers.attention import MultiHeadAttention
+from kexue.layers.feedforward import FeedForward
+from kexue.models import masks
+from kexue.models.cache import KVCache
+from kexue.models.config import GPT2Config
+
+__all__ = ["GPT2", "GPT2Layer", "decoder_bias", "check_decoder_inputs"]
+
+
+def check_decoder_inputs(
+    token_ids: torch.Tensor,
+    segment_ids: torch.Tensor | None,
+    position_ids: torch.Tensor | None,
+    past: int,
+) -> torch.Tensor:
+    """Validate the inputs of a decoder-only model and return its position ids."""
+    if token_ids.dim() != 2:
+        raise ValueError(f"token_ids must be (batch, length), got {tuple(token_ids.shape)}")
+    if segment_ids is not None:
+        raise ValueError("this model has no segment embeddings: pass segment_ids=None")
+    b, n = token_ids.shape
+    if position_ids is None:
+        return torch.arange(past, past + n, device=token_ids.device).expand(b, n)
+    if position_ids.shape != token_ids.shape:
+        raise ValueError(
+            f"position_ids shape {tuple(position_ids.shape)} != token_ids {tuple(token_ids.shape)}"
+        )
+    return position_ids
+
+
+def decoder_bias(
+    attention_mask: torch.Tensor | None, n: int, k_len: int, dtype: torch.dtype, device
+) -> torch.Tensor:
+    """Causal mask over cached + new keys, combined with key padding, as an additive bias."""
+    allowed = masks.causal(n, k_len, device)
+    if attention_mask is not None:
+        allowed = allowed & masks.key_padding(attention_mask, k_len)
+    return masks.to_bias(allowed, dtype)
+
+
+class GPT2Layer(nn.Module):
+    """Pre-LN block: ``x + Attn(LN(x))`` then ``x + FFN(LN(x))``."""
+
+    def __init__(self, config: GPT2Config) -> None:
+        super().__init__()
+        c = config
+        self.attn_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.attn = MultiHeadAttention(
+            c.hidden_size, c.num_attention_heads, dropout=c.attention_probs_dropout_prob
+        )
+        self.ffn_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.ffn = FeedForward(c.hidden_size, c.intermediate_size, c.hidden_act)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, x, bias, cache=None, layer=0):
+        a, _ = self.attn(self.attn_norm(x), bias, cache=cache, layer=layer)
+        x = x + self.dropout(a)
+        return x + self.dropout(self.ffn(self.ffn_norm(x)))
+
+
+class GPT2(nn.Module):
+    """GPT-2 with the kexue model contract (docs/design.md).
+
+    ``application="lm"`` returns next-token logits ``(batch, new_len, vocab)``;
+    ``"encoder"`` returns the final (causal) hidden states ``(batch, new_len, hidden)``.
+    """
+
+    def __init__(self, config: GPT2Config, application: str = "lm") -> None:
+        super().__init__()
+        if application not in ("lm", "encoder"):
+            raise ValueError(f"gpt2 application must be 'lm' or 'encoder', got {application!r}")
+        self.config = config
+        self.application = application
+        c = config
+        self.token = nn.Embedding(c.vocab_size, c.hidden_size)
+        self.position = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.dropout = nn.Dropout(c.embedding_dropout_prob)
+        self.layers = nn.ModuleList(GPT2Layer(c) for _ in range(c.num_hidden_layers))
+        self.final_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.token.num_embeddings
+
+    def new_cache(self) -> KVCache:
+        return KVCache(len(self.layers))
+
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        segment_ids: torch.Tensor | None = None,
+        *,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        past = cache.length if cache is not None else 0
+        position_ids = check_decoder_inputs(token_ids, segment_ids, position_ids, past)
+        if int(position_ids.max()) >= self.position.num_embeddings:
+            raise ValueError(
+                f"position {int(position_ids.max())} is beyond the "
+                f"{self.position.num_embeddings} trained positions"
+            )
+        x = self.dropout(self.token(token_ids) + self.position(position_ids))
+        n = token_ids.shape[1]
+        bias = decoder_bias(attention_mask, n, past + n, x.dtype, x.device)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, bias, cache, i)
+        x = self.final_norm(x)
+        if self.application == "lm":
+            return torch.nn.functional.linear(x, self.token.weight)
+        return x

@@ -1,0 +1,47 @@
+"""Attention masks: key padding, causal (``lm``) and UniLM (``unilm``), as additive biases."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["to_bias", "key_padding", "causal", "unilm", "unilm_index"]
+
+
+def to_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Boolean "may attend" -> additive bias: 0 where allowed, the dtype's minimum elsewhere."""
+    zero = torch.zeros((), dtype=dtype, device=allowed.device)
+    neg = torch.full((), torch.finfo(dtype).min, dtype=dtype, device=allowed.device)
+    return torch.where(allowed, zero, neg)
+
+
+def key_padding(attention_mask: torch.Tensor, k_len: int) -> torch.Tensor:
+    """``(batch, k_len)`` 1/0 mask -> boolean ``(batch, 1, 1, k_len)``; validates the shape."""
+    if attention_mask.dim() != 2 or attention_mask.shape[1] != k_len:
+        raise ValueError(
+            f"attention_mask must be (batch, past_len + new_len) = (batch, {k_len}); "
+            f"got {tuple(attention_mask.shape)}"
+        )
+    return attention_mask.bool()[:, None, None, :]
+
+
+def causal(q_len: int, k_len: int, device: torch.device) -> torch.Tensor:
+    """Boolean ``(1, 1, q_len, k_len)``: the ``q_len`` new queries sit at the end of the keys."""
+    q = torch.arange(k_len - q_len, k_len, device=device)
+    k = torch.arange(k_len, device=device)
+    return (k[None, :] <= q[:, None])[None, None]
+
+
+def unilm_index(segment_ids: torch.Tensor, start: torch.Tensor | None = None) -> torch.Tensor:
+    """UniLM running index ``idx = cumsum(segment_ids)`` (continued from ``start`` (b, 1))."""
+    idx = segment_ids.long().cumsum(dim=1)
+    return idx if start is None else idx + start
+
+
+def unilm(q_index: torch.Tensor, k_index: torch.Tensor) -> torch.Tensor:
+    """UniLM seq2seq mask (Dong et al., arXiv 1905.03197; bert4keras ``UniLM_Mask``,
+    https://kexue.fm/archives/6933): query i may attend to key j iff ``idx[j] <= idx[i]``.
+
+    Source tokens (segment 0) see the whole source; each target token (segment 1) sees the
+    source, the earlier targets and itself. Returns boolean ``(batch, 1, q_len, k_len)``.
+    """
+    return (k_index[:, None, :] <= q_index[:, :, None])[:, None]
