@@ -37,7 +37,7 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     if p >= 1.0:
         return logits
     sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-    probs = torch.softmax(sorted_logits.float(), dim=-1)
+    probs = torch.softmax(sorted_logits.to(torch.promote_types(logits.dtype, torch.float32)), -1)
     mass_before = torch.cumsum(probs, dim=-1) - probs
     drop_sorted = mass_before >= p
     drop_sorted[..., 0] = False
