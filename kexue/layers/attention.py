@@ -68,6 +68,27 @@ class MultiHeadAttention(nn.Module):
         self.k = nn.Linear(kv_size, inner, bias=bias)
         self.v = nn.Linear(kv_size, inner, bias=bias)
         self.o = nn.Linear(inner, hidden_size, bias=bias)
+        self._fused: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        self._fused_key: tuple | None = None
+
+    def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``q(x), k(x), v(x)``; without autograd, as one matmul on a cached fused weight.
+
+        The fused ``[W_q; W_k; W_v]`` is rebuilt whenever a weight changes (its storage or its
+        in-place version counter), so optimiser steps and ``load_state_dict`` are seen.
+        """
+        if torch.is_grad_enabled():
+            return self.q(x), self.k(x), self.v(x)
+        params = [self.q.weight, self.k.weight, self.v.weight]
+        if self.q.bias is not None:
+            params += [self.q.bias, self.k.bias, self.v.bias]
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if self._fused_key != key:
+            weight = torch.cat(params[:3])
+            bias = torch.cat(params[3:]) if len(params) == 6 else None
+            self._fused, self._fused_key = (weight, bias), key
+        inner = self.num_heads * self.head_size
+        return F.linear(x, *self._fused).split(inner, dim=-1)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # (b, n, h*d) -> (b, h, n, d)
         return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)
@@ -102,10 +123,8 @@ class MultiHeadAttention(nn.Module):
         Returns:
             ``(output (b, q_len, hidden), raw scores or None)``.
         """
-        q = self._split(self.q(x))
         if memory is None:
-            k = self._split(self.k(x))
-            v = self._split(self.v(x))
+            q, k, v = (self._split(t) for t in self._project_qkv(x))
             if rotary is not None:
                 q = apply_rotary(q, *rotary)
                 k = apply_rotary(k, *rotary)
@@ -114,6 +133,7 @@ class MultiHeadAttention(nn.Module):
             if cache is not None:
                 k, v = cache.append(layer, k, v)
         else:
+            q = self._split(self.q(x))
             kv = cache.get_cross(layer) if cache is not None else None
             if kv is None:
                 k = self._split(self.k(memory))

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from kexue.models import keymaps
@@ -24,12 +25,12 @@ from kexue.models.gpt2_ml import GPT2ML
 from kexue.models.loading import apply_key_map, find_weights, read_weights, vocab_transform
 from kexue.models.t5 import T5
 
-__all__ = ["build_transformer_model", "FAMILIES"]
+__all__ = ["build_transformer_model", "init_weights", "FAMILIES"]
 
 # model name -> (config class, key map, model_type values its config.json may carry)
 FAMILIES: dict[str, tuple[type, Any, tuple[str, ...]]] = {
-    "bert": (BertConfig, keymaps.bert_key_map, ("bert", "roberta")),
-    "roberta": (BertConfig, keymaps.bert_key_map, ("bert", "roberta")),
+    "bert": (BertConfig, keymaps.bert_key_map, ("bert",)),
+    "roberta": (BertConfig, keymaps.bert_key_map, ("bert",)),
     "roformer": (RoFormerConfig, keymaps.bert_key_map, ("roformer",)),
     "nezha": (NezhaConfig, keymaps.bert_key_map, ("nezha",)),
     "gpt2": (GPT2Config, keymaps.gpt2_key_map, ("gpt2",)),
@@ -40,6 +41,22 @@ FAMILIES: dict[str, tuple[type, Any, tuple[str, ...]]] = {
 }
 
 _LOAD_OPTIONS = ("keep_tokens", "compound_tokens")
+
+
+def init_weights(model: nn.Module, std: float = 0.02) -> None:
+    """BERT-style initialisation for a model built without a checkpoint: dense and embedding
+    weights ~ N(0, std), biases 0, norm gains 1 (the config's ``initializer_range``, 0.02 by
+    default). Conditional LayerNorm's dense layers stay zero, so CLN still starts as LN."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if ".cond_scale" in f".{name}" or ".cond_offset" in f".{name}":
+                continue
+            if isinstance(module, nn.Linear | nn.Embedding):
+                module.weight.normal_(0.0, std)
+                if getattr(module, "bias", None) is not None:
+                    module.bias.zero_()
+
+
 _T5_OPTIONS = ("with_lm",)
 
 
@@ -98,6 +115,13 @@ def build_transformer_model(
         config_path = Path(checkpoint_path) / "config.json"
     data = load_config_dict(config_path)
     model_type = data.get("model_type")
+    archs = data.get("architectures") or []
+    if model_type in ("roberta", "xlm-roberta") or any(str(a).startswith("Roberta") for a in archs):
+        raise ValueError(
+            "this is an HF RobertaModel config (fairseq layout, positions offset by "
+            "padding_idx + 1), which kexue does not load; Chinese RoBERTa-wwm checkpoints "
+            "in the BERT layout (model_type 'bert') load with model='bert'"
+        )
     if model_type is not None and model_type not in model_types:
         raise ValueError(
             f"the config says model_type={model_type!r}, but model={model!r} was requested; "
@@ -123,13 +147,21 @@ def build_transformer_model(
     else:
         net = Bert(config, application=application)
 
-    if checkpoint_path is not None:
+    if checkpoint_path is None and (keep_tokens is not None or compound_tokens):
+        raise ValueError("keep_tokens / compound_tokens need a checkpoint to take rows from")
+    if checkpoint_path is None:
+        init_weights(net, std=float(data.get("initializer_range", 0.02)))
+    else:
         weights = find_weights(checkpoint_path)
         tensors = read_weights(weights)
         keys = list(tensors)
+        if any(k.startswith("roberta.") for k in keys):
+            raise ValueError(
+                f"{weights} is an HF RobertaModel (fairseq layout, positions offset by "
+                "padding_idx + 1), which kexue does not load; Chinese RoBERTa-wwm checkpoints "
+                "in the BERT layout load with model='bert'"
+            )
         km = key_map_fn(net, keys, vocab_transform(keep_tokens, compound_tokens))
         keymaps.bind_tied(km, tensors)
         net.load_report = apply_key_map(net, tensors, km, family=config.FAMILY, source=str(weights))
-    elif keep_tokens is not None or compound_tokens:
-        raise ValueError("keep_tokens / compound_tokens need a checkpoint to take rows from")
     return net.eval()

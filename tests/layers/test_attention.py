@@ -39,3 +39,21 @@ def test_cached_attention_equals_full():
         outs.append(attn(x[:, t : t + 1], cache=cache)[0])
     torch.testing.assert_close(torch.cat(outs, 1), full, atol=1e-6, rtol=1e-5)
     assert cache.length == 6
+
+
+def test_fused_qkv_tracks_weight_updates():
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        fused, _ = attn(x)
+    grad_out, _ = attn(x)  # autograd on: separate projections
+    torch.testing.assert_close(fused, grad_out.detach())
+    with torch.no_grad():
+        attn.k.weight.mul_(2.0)  # in-place, as an optimiser step would
+        after, _ = attn(x)
+    torch.testing.assert_close(after, attn(x)[0].detach())
+    assert (after - fused).abs().max() > 1e-4
+    attn.load_state_dict({k: torch.zeros_like(v) for k, v in attn.state_dict().items()})
+    with torch.no_grad():
+        assert attn(x)[0].abs().max() == 0

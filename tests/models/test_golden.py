@@ -85,3 +85,31 @@ def test_realformer_golden_differs_from_vanilla():
     with torch.no_grad():
         out = model(io["token_ids"], io["segment_ids"], attention_mask=io["attention_mask"])
     assert max_diff(out, io["last_hidden_state"]) > 1e-3
+
+
+def test_nezha_stored_relative_table_is_verified(tmp_path):
+    """A checkpoint that stores NEZHA's fixed table as a buffer gets it checked, not ignored."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from kexue.layers.positions import nezha_relative_table
+
+    tensors = load_file(str(GOLDEN / "nezha" / "model.safetensors"))
+    config = json.loads((GOLDEN / "nezha" / "config.json").read_text())
+    n, k = 12, config["max_relative_position"]
+    pos = torch.arange(n)
+    rel = (pos[None, :] - pos[:, None]).clamp(-k, k) + k
+    table = nezha_relative_table(k, config["hidden_size"] // config["num_attention_heads"])[rel]
+    key = "encoder.layer.0.attention.self.relative_positions_encoding.positions_encoding"
+    for name, value, ok in (("good", table, True), ("bad", table.flip(0), False)):
+        d = tmp_path / name
+        d.mkdir()
+        save_file({**tensors, key: value.contiguous()}, str(d / "model.safetensors"))
+        (d / "config.json").write_text(json.dumps(config))
+        if ok:
+            model = build_transformer_model(checkpoint_path=d, model="nezha")
+            assert key in model.load_report.verified
+        else:
+            with pytest.raises(ValueError, match="differs from the NEZHA relative table"):
+                build_transformer_model(checkpoint_path=d, model="nezha")

@@ -179,3 +179,28 @@ def test_inputs_are_not_modified():
         model(ids, seg, attention_mask=mask, cache=model.new_cache())
     for a, b in zip(copies, (ids, seg, mask)):
         assert torch.equal(a, b)
+
+
+def test_fairseq_roberta_layout_is_refused(tmp_path):
+    hf = transformers.RobertaModel(transformers.RobertaConfig(**TINY))
+    save_hf(hf, tmp_path)
+    with pytest.raises(ValueError, match="RobertaModel config"):
+        build_transformer_model(checkpoint_path=tmp_path, model="roberta")
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    d = _copy(
+        tmp_path,
+        tmp_path / "prefixed",
+        {f"roberta.{k}": v for k, v in tensors.items()},
+        config=TINY,
+    )
+    with pytest.raises(ValueError, match="RobertaModel"):
+        build_transformer_model(checkpoint_path=d, model="roberta")
+
+
+def test_random_init_is_bert_style_and_keeps_cln_zero():
+    model = build_transformer_model({**TINY, "initializer_range": 0.05}, layer_norm_cond_size=3)
+    assert abs(model.embeddings.token.weight.std().item() - 0.05) < 0.01
+    assert model.layers[0].ffn.fc1.bias.abs().max() == 0
+    assert model.layers[0].attn_norm.cond_scale.weight.abs().max() == 0
+    with pytest.raises(ValueError, match="need a checkpoint"):
+        build_transformer_model(TINY, keep_tokens=[0, 1])
