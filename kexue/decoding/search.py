@@ -107,14 +107,17 @@ def token_search(
             if temperature != 1.0:
                 logits = logits / temperature
             logits = top_p_filter(top_k_filter(logits, top_k), top_p)
-        logp = torch.log_softmax(logits, dim=-1)
-        if not torch.isfinite(logp.max(dim=-1).values).all():
-            raise ValueError(f"every token was excluded at step {step} (check the hooks)")
         if sample:
+            logp = torch.log_softmax(logits, dim=-1)
+            if not torch.isfinite(logp.max(dim=-1).values).all():
+                raise ValueError(f"every token was excluded at step {step} (check the hooks)")
             token = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+            chosen = logp.gather(1, token[:, None]).squeeze(1)
         else:
-            token = logp.argmax(dim=-1)
-        chosen = logp.gather(1, token[:, None]).squeeze(1)
+            best, token = logits.max(dim=-1)
+            if not torch.isfinite(best).all():
+                raise ValueError(f"every token was excluded at step {step} (check the hooks)")
+            chosen = best - torch.logsumexp(logits, dim=-1)
         scores = scores + torch.where(unfinished, chosen, torch.zeros_like(chosen))
         token = torch.where(unfinished, token, torch.full_like(token, pad_id))
         lengths = lengths + unfinished.long()
