@@ -76,9 +76,9 @@ def run_hf(hf, ids, mask, beams: int, new: int) -> list[list[int]]:
     return seq[:, ids.shape[1] :].tolist()
 
 
-def timed(fn):
+def timed(fn, *args):
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args)
     return time.perf_counter() - t0, out
 
 
@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"median of {args.repeats} alternated runs\n"
     )
-    print("| decoding | batch | kexue tok/s | transformers tok/s | kexue / transformers | same tokens |")
+    print(
+        "| decoding | batch | kexue tok/s | transformers tok/s | kexue / transformers "
+        "| same tokens |"
+    )
     print("|---|---|---|---|---|---|")
     for beams in [int(b) for b in args.beams.split(",")]:
         for batch in [int(b) for b in args.batches.split(",")]:
@@ -118,10 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                 order = ("kx", "hf") if rep % 2 == 0 else ("hf", "kx")
                 for who in order:
                     if who == "kx":
-                        t, outs["kx"] = timed(lambda: run_kexue(dec, prompts, beams, new))
+                        t, outs["kx"] = timed(run_kexue, dec, prompts, beams, new)
                         t_kx.append(t)
                     else:
-                        t, outs["hf"] = timed(lambda: run_hf(hf, ids, mask, beams, new))
+                        t, outs["hf"] = timed(run_hf, hf, ids, mask, beams, new)
                         t_hf.append(t)
             a, b = outs["kx"], outs["hf"]
             assert all(len(r) == new for r in a) and all(len(r) == new for r in b)
