@@ -104,7 +104,7 @@ class Embeddings(nn.Module):
                     )
                 x = x + self.position(position_ids)
         if self.norm is not None:
-            x = self.norm(x, cond) if cond is not None else self.norm(x)
+            x = self.norm(x, cond)
         if self.dropout is not None:
             x = self.dropout(x)
         if self.project is not None:

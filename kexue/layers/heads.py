@@ -79,5 +79,5 @@ class MLMHead(nn.Module):
         self, hidden: torch.Tensor, embedding: torch.Tensor, cond: torch.Tensor | None = None
     ) -> torch.Tensor:
         h = self.act(self.dense(hidden))
-        h = self.norm(h, cond) if cond is not None else self.norm(h)
+        h = self.norm(h, cond)
         return torch.nn.functional.linear(h, embedding, self.bias)

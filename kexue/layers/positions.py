@@ -46,13 +46,19 @@ def rotary_tables(num_positions: int, dim: int) -> tuple[torch.Tensor, torch.Ten
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate adjacent pairs: ``x * cos + [-x1, x0, -x3, x2, ...] * sin``.
 
+    Computed as ``x * cos + [x1, x0, x3, x2, ...] * ([-1, 1, -1, 1, ...] * sin)``: one pair
+    swap (``flip``) and a fused multiply-add; the sign goes on the small ``sin`` table, not on
+    ``x``.
+
     Args:
         x: ``(batch, heads, length, dim)``.
         cos, sin: broadcastable to ``x``, e.g. ``(batch, 1, length, dim)``.
     """
-    pair = x.unflatten(-1, (-1, 2))
-    rotated = torch.stack((-pair[..., 1], pair[..., 0]), dim=-1).flatten(-2)
-    return x * cos + rotated * sin
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    sign = torch.ones(2, dtype=sin.dtype, device=sin.device)
+    sign[0] = -1.0
+    signed_sin = (sin.unflatten(-1, (-1, 2)) * sign).flatten(-2)
+    return torch.addcmul(x * cos, swapped, signed_sin)
 
 
 def roformer_sinusoid_table(num_positions: int, dim: int) -> torch.Tensor:

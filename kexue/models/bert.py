@@ -78,17 +78,8 @@ class BertLayer(nn.Module):
             cache=cache,
             layer=layer,
         )
-        x = (
-            self.attn_norm(x + self.dropout(a), cond)
-            if cond is not None
-            else self.attn_norm(x + self.dropout(a))
-        )
-        f = self.ffn(x)
-        x = (
-            self.ffn_norm(x + self.dropout(f), cond)
-            if cond is not None
-            else self.ffn_norm(x + self.dropout(f))
-        )
+        x = self.attn_norm(x + self.dropout(a), cond)
+        x = self.ffn_norm(x + self.dropout(self.ffn(x)), cond)
         return x, scores
 
 

@@ -245,13 +245,17 @@ def vocab_transform(
 
     ``keep_tokens`` (vocabulary simplification, bert4keras ``load_vocab(simplified=True)``):
     keep these rows, in this order. ``compound_tokens``: append one row per list, the exact
-    mean of the listed rows, whose ids index the vocabulary **after** ``keep_tokens`` (as in
-    bert4keras) — WoBERT initialises its word rows this way (https://kexue.fm/archives/7758).
+    mean of the listed rows, after the kept (or all original) rows. The ids in
+    ``compound_tokens`` are **original** checkpoint ids (before ``keep_tokens``), the format
+    ``kexue.text.wobert`` produces; WoBERT initialises its word rows this way
+    (https://kexue.fm/archives/7758). (bert4keras indexes the kept vocabulary instead; map
+    ids through ``keep_tokens`` to convert.)
     """
     if keep_tokens is None and not compound_tokens:
         return None
 
     def transform(t: torch.Tensor) -> torch.Tensor:
+        original = t
         if keep_tokens is not None:
             index = torch.as_tensor(keep_tokens, dtype=torch.long)
             if index.numel() and (int(index.min()) < 0 or int(index.max()) >= t.shape[0]):
@@ -266,11 +270,12 @@ def vocab_transform(
                 if not len(ids):
                     raise ValueError("compound_tokens entries must list at least one token id")
                 index = torch.as_tensor(list(ids), dtype=torch.long)
-                if int(index.min()) < 0 or int(index.max()) >= t.shape[0]:
+                if int(index.min()) < 0 or int(index.max()) >= original.shape[0]:
                     raise ValueError(
-                        f"compound_tokens ids must lie in [0, {t.shape[0]}); got {list(ids)}"
+                        f"compound_tokens ids (original vocabulary) must lie in "
+                        f"[0, {original.shape[0]}); got {list(ids)}"
                     )
-                rows.append(t.index_select(0, index).double().mean(0).to(t.dtype))
+                rows.append(original.index_select(0, index).double().mean(0).to(t.dtype))
             t = torch.cat([t, torch.stack(rows)], dim=0)
         return t
 

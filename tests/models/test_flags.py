@@ -104,14 +104,17 @@ def test_compound_tokens_are_exact_means(mlm_dir):
     assert torch.equal(model.embeddings.token.weight[:40], full.embeddings.token.weight)
 
 
-def test_compound_tokens_index_the_kept_vocabulary(mlm_dir):
-    full = build_transformer_model(checkpoint_path=mlm_dir)
+def test_compound_tokens_index_the_original_vocabulary(mlm_dir):
+    """With keep_tokens, compound ids still name ORIGINAL rows (kexue.text.wobert's format)."""
+    full = build_transformer_model(checkpoint_path=mlm_dir, with_mlm=True)
     keep = [0, 10, 20, 30]
     model = build_transformer_model(
-        checkpoint_path=mlm_dir, keep_tokens=keep, compound_tokens=[[1, 2]]
+        checkpoint_path=mlm_dir, with_mlm=True, keep_tokens=keep, compound_tokens=[[10, 35]]
     )
-    e = full.embeddings.token.weight.double()
-    assert max_diff(model.embeddings.token.weight[4].double(), (e[10] + e[20]) / 2) <= 1e-7
+    assert model.vocab_size == 5
+    e, b = full.embeddings.token.weight.double(), full.mlm.bias.double()
+    assert max_diff(model.embeddings.token.weight[4].double(), (e[10] + e[35]) / 2) <= 1e-7
+    assert max_diff(model.mlm.bias[4].double(), (b[10] + b[35]) / 2) <= 1e-7
 
 
 @pytest.mark.parametrize(

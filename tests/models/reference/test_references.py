@@ -260,3 +260,53 @@ def test_realformer_properties():
     real = mask == 1
     assert max_abs(moved[real], io["last_hidden_state"][real]) <= 1e-12
     assert max_abs(moved[padded], io["last_hidden_state"][padded]) > 1e-3
+
+
+# ------------------------------------------------------------------------- the golden folders
+
+
+def _load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"kexue_golden_{name}", GOLDEN / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["nezha", "nezha_mlm", "gpt2_ml", "realformer"])
+def test_golden_folders_are_small_and_complete(name):
+    folder = GOLDEN / name
+    files = {p.name for p in folder.iterdir()}
+    assert {"config.json", "model.safetensors", "io.safetensors"} <= files
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 100 * 1024
+
+
+def test_make_gpt2_ml_reproduces_the_checked_in_golden():
+    script = _load_script("make_gpt2_ml")
+    rng = np.random.default_rng(script.SEED)
+    weights = script.random_weights(rng)
+    io = script.inputs(rng)
+    config, stored_weights, stored_io = load_golden("gpt2_ml")
+    assert config == script.CONFIG
+    assert sorted(weights) == sorted(stored_weights)
+    for key, value in weights.items():
+        np.testing.assert_array_equal(value, stored_weights[key])
+    for key, value in io.items():
+        np.testing.assert_array_equal(value, stored_io[key])
+
+
+def test_make_realformer_reproduces_the_checked_in_weights():
+    import torch
+    import transformers
+
+    script = _load_script("make_realformer")
+    generator = torch.Generator().manual_seed(script.SEED)
+    model = transformers.BertModel(transformers.BertConfig(**script.CONFIG))
+    script.randomize(model, generator)
+    io = script.inputs(generator)
+    _, stored_weights, stored_io = load_golden("realformer")
+    state = model.state_dict()
+    assert sorted(state) == sorted(stored_weights)
+    for key, value in state.items():
+        np.testing.assert_array_equal(value.half().numpy(), stored_weights[key])
+    for key, value in io.items():
+        np.testing.assert_array_equal(value, stored_io[key])
