@@ -22,26 +22,41 @@ def check_decoder_inputs(
     segment_ids: torch.Tensor | None,
     position_ids: torch.Tensor | None,
     past: int,
+    max_positions: int,
 ) -> torch.Tensor:
-    """Validate the inputs of a decoder-only model and return its position ids."""
+    """Validate the inputs of a decoder-only model and return its position ids.
+
+    Raises ``ValueError`` for a wrong shape, segment ids, or a position at or beyond
+    ``max_positions`` (the trained position table).
+    """
     if token_ids.dim() != 2:
         raise ValueError(f"token_ids must be (batch, length), got {tuple(token_ids.shape)}")
     if segment_ids is not None:
         raise ValueError("this model has no segment embeddings: pass segment_ids=None")
     b, n = token_ids.shape
     if position_ids is None:
-        return torch.arange(past, past + n, device=token_ids.device).expand(b, n)
-    if position_ids.shape != token_ids.shape:
+        position_ids = torch.arange(past, past + n, device=token_ids.device).expand(b, n)
+    elif position_ids.shape != token_ids.shape:
         raise ValueError(
             f"position_ids shape {tuple(position_ids.shape)} != token_ids {tuple(token_ids.shape)}"
+        )
+    if n and int(position_ids.max()) >= max_positions:
+        raise ValueError(
+            f"position {int(position_ids.max())} is beyond the {max_positions} trained positions"
         )
     return position_ids
 
 
 def decoder_bias(
     attention_mask: torch.Tensor | None, n: int, k_len: int, dtype: torch.dtype, device
-) -> torch.Tensor:
-    """Causal mask over cached + new keys, combined with key padding, as an additive bias."""
+) -> torch.Tensor | None:
+    """Causal mask over cached + new keys, combined with key padding, as an additive bias.
+
+    Returns ``None`` when nothing is masked: one new token with no padding mask (or an
+    all-ones one) may see every key, and attention then takes its unmasked, faster path.
+    """
+    if n == 1 and (attention_mask is None or bool(attention_mask.all())):
+        return None
     allowed = masks.causal(n, k_len, device)
     if attention_mask is not None:
         allowed = allowed & masks.key_padding(attention_mask, k_len)
@@ -105,12 +120,9 @@ class GPT2(nn.Module):
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         past = cache.length if cache is not None else 0
-        position_ids = check_decoder_inputs(token_ids, segment_ids, position_ids, past)
-        if int(position_ids.max()) >= self.position.num_embeddings:
-            raise ValueError(
-                f"position {int(position_ids.max())} is beyond the "
-                f"{self.position.num_embeddings} trained positions"
-            )
+        position_ids = check_decoder_inputs(
+            token_ids, segment_ids, position_ids, past, self.position.num_embeddings
+        )
         x = self.dropout(self.token(token_ids) + self.position(position_ids))
         n = token_ids.shape[1]
         bias = decoder_bias(attention_mask, n, past + n, x.dtype, x.device)

@@ -76,12 +76,9 @@ class GPT2ML(nn.Module):
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         past = cache.length if cache is not None else 0
-        position_ids = check_decoder_inputs(token_ids, segment_ids, position_ids, past)
-        if int(position_ids.max()) >= self.position.num_embeddings:
-            raise ValueError(
-                f"position {int(position_ids.max())} is beyond the "
-                f"{self.position.num_embeddings} trained positions"
-            )
+        position_ids = check_decoder_inputs(
+            token_ids, segment_ids, position_ids, past, self.position.num_embeddings
+        )
         x = self.dropout(self.emb_norm(self.token(token_ids) + self.position(position_ids)))
         n = token_ids.shape[1]
         bias = decoder_bias(attention_mask, n, past + n, x.dtype, x.device)
