@@ -1,4 +1,4 @@
-"""`kexue demo`: builds, saves, reloads and runs a small BERT, deterministically."""
+"""`kexue demo`: builds, saves, reloads, runs and decodes with a small BERT, deterministically."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ def test_demo_runs_and_reports(capsys):
         "hidden (2, 21, 64)",
         "mlm_logits (2, 21, 33)",
         "max abs diff 0.0e+00",
+        "UniLM greedy decoding, 6 new tokens",
+        "KV-cached decoding == uncached decoding: yes",
     ):
         assert needle in out, needle
+    assert len(re.findall(r" -> '.*' ids \[\d+(?:, \d+){5}\]", out)) == 2
     first = re.search(r"checksum .*: (-?[\d.]+)", out).group(1)
     assert cli_main(["demo"]) == 0
     again = re.search(r"checksum .*: (-?[\d.]+)", capsys.readouterr().out).group(1)
