@@ -14,7 +14,7 @@ from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import GPT2Config
 
-__all__ = ["GPT2", "GPT2Layer", "decoder_bias", "check_decoder_inputs"]
+__all__ = ["GPT2", "GPT2Layer", "check_decoder_inputs"]
 
 
 def check_decoder_inputs(
@@ -47,22 +47,6 @@ def check_decoder_inputs(
     return position_ids
 
 
-def decoder_bias(
-    attention_mask: torch.Tensor | None, n: int, k_len: int, dtype: torch.dtype, device
-) -> torch.Tensor | None:
-    """Causal mask over cached + new keys, combined with key padding, as an additive bias.
-
-    Returns ``None`` when nothing is masked: one new token with no padding mask (or an
-    all-ones one) may see every key, and attention then takes its unmasked, faster path.
-    """
-    if n == 1 and (attention_mask is None or bool(attention_mask.all())):
-        return None
-    allowed = masks.causal(n, k_len, device)
-    if attention_mask is not None:
-        allowed = allowed & masks.key_padding(attention_mask, k_len)
-    return masks.to_bias(allowed, dtype)
-
-
 class GPT2Layer(nn.Module):
     """Pre-LN block: ``x + Attn(LN(x))`` then ``x + FFN(LN(x))``."""
 
@@ -88,20 +72,35 @@ class GPT2(nn.Module):
 
     ``application="lm"`` returns next-token logits ``(batch, new_len, vocab)``;
     ``"encoder"`` returns the final (causal) hidden states ``(batch, new_len, hidden)``.
+    Subclasses of other decoder-only layouts (GPT2_ML) swap the block and the norms around it.
     """
+
+    family = "gpt2"
+    layer_class: type[nn.Module] = GPT2Layer
 
     def __init__(self, config: GPT2Config, application: str = "lm") -> None:
         super().__init__()
         if application not in ("lm", "encoder"):
-            raise ValueError(f"gpt2 application must be 'lm' or 'encoder', got {application!r}")
+            raise ValueError(
+                f"{self.family} application must be 'lm' or 'encoder', got {application!r}"
+            )
         self.config = config
         self.application = application
         c = config
         self.token = nn.Embedding(c.vocab_size, c.hidden_size)
         self.position = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.emb_norm = self.embedding_norm(c)
         self.dropout = nn.Dropout(c.embedding_dropout_prob)
-        self.layers = nn.ModuleList(GPT2Layer(c) for _ in range(c.num_hidden_layers))
-        self.final_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.layers = nn.ModuleList(self.layer_class(c) for _ in range(c.num_hidden_layers))
+        self.final_norm = self.output_norm(c)
+
+    def embedding_norm(self, config) -> nn.Module:
+        """Normalisation of ``E_tok[x] + E_pos[p]``: none in GPT-2."""
+        return nn.Identity()
+
+    def output_norm(self, config) -> nn.Module:
+        """Normalisation after the last block: GPT-2's final LayerNorm ``LN_f``."""
+        return nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     @property
     def vocab_size(self) -> int:
@@ -123,9 +122,9 @@ class GPT2(nn.Module):
         position_ids = check_decoder_inputs(
             token_ids, segment_ids, position_ids, past, self.position.num_embeddings
         )
-        x = self.dropout(self.token(token_ids) + self.position(position_ids))
+        x = self.dropout(self.emb_norm(self.token(token_ids) + self.position(position_ids)))
         n = token_ids.shape[1]
-        bias = decoder_bias(attention_mask, n, past + n, x.dtype, x.device)
+        bias = masks.decoder_bias(attention_mask, n, past + n, x.dtype, x.device)
         for i, layer in enumerate(self.layers):
             x = layer(x, bias, cache, i)
         x = self.final_norm(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["to_bias", "key_padding", "causal", "unilm", "unilm_index"]
+__all__ = ["to_bias", "key_padding", "causal", "decoder_bias", "unilm", "unilm_index"]
 
 
 def to_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -29,6 +29,22 @@ def causal(q_len: int, k_len: int, device: torch.device) -> torch.Tensor:
     q = torch.arange(k_len - q_len, k_len, device=device)
     k = torch.arange(k_len, device=device)
     return (k[None, :] <= q[:, None])[None, None]
+
+
+def decoder_bias(
+    attention_mask: torch.Tensor | None, n: int, k_len: int, dtype: torch.dtype, device
+) -> torch.Tensor | None:
+    """Causal mask over cached + new keys, combined with key padding, as an additive bias.
+
+    Returns ``None`` when nothing is masked: one new token with no padding mask (or an
+    all-ones one) may see every key, and attention then takes its unmasked, faster path.
+    """
+    if n == 1 and (attention_mask is None or bool(attention_mask.all())):
+        return None
+    allowed = causal(n, k_len, device)
+    if attention_mask is not None:
+        allowed = allowed & key_padding(attention_mask, k_len)
+    return to_bias(allowed, dtype)
 
 
 def unilm_index(segment_ids: torch.Tensor, start: torch.Tensor | None = None) -> torch.Tensor:

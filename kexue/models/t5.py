@@ -143,10 +143,9 @@ class T5(nn.Module):
         q_pos = torch.arange(past, k_len, device=x.device)
         k_pos = torch.arange(k_len, device=x.device)
         bias = stack.rel_bias(q_pos, k_pos).to(x.dtype)
-        allowed = masks.causal(n, k_len, x.device)
-        if attention_mask is not None:
-            allowed = allowed & masks.key_padding(attention_mask, k_len)
-        bias = bias + masks.to_bias(allowed, x.dtype)
+        mask_bias = masks.decoder_bias(attention_mask, n, k_len, x.dtype, x.device)
+        if mask_bias is not None:
+            bias = bias + mask_bias
         if cache is not None:
             if encoder_mask is not None:
                 cache.state["encoder_mask"] = encoder_mask
