@@ -13,6 +13,7 @@ from kexue.layers.positions import (
     apply_rotary,
     hierarchical_positions,
 )
+from kexue.layers.weight_layout import concat_rows, is_input_major, store_input_major
 
 __all__ = [
     "get_activation",
@@ -29,4 +30,7 @@ __all__ = [
     "T5RelativeBias",
     "apply_rotary",
     "hierarchical_positions",
+    "store_input_major",
+    "is_input_major",
+    "concat_rows",
 ]
