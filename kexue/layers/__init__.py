@@ -4,7 +4,7 @@ from kexue.layers.activations import get_activation
 from kexue.layers.attention import MultiHeadAttention
 from kexue.layers.embeddings import Embeddings
 from kexue.layers.feedforward import FeedForward
-from kexue.layers.heads import MLMHead, NSPHead, Pooler
+from kexue.layers.heads import MLMHead, NSPHead, Pooler, vocab_logits
 from kexue.layers.normalization import LayerNorm, RMSNorm
 from kexue.layers.positions import (
     NezhaRelativePosition,
@@ -21,6 +21,7 @@ __all__ = [
     "Embeddings",
     "FeedForward",
     "MLMHead",
+    "vocab_logits",
     "NSPHead",
     "Pooler",
     "LayerNorm",

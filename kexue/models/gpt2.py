@@ -10,6 +10,7 @@ from torch import nn
 
 from kexue.layers.attention import MultiHeadAttention
 from kexue.layers.feedforward import FeedForward
+from kexue.layers.heads import vocab_logits
 from kexue.layers.weight_layout import store_input_major
 from kexue.models import masks
 from kexue.models.cache import KVCache
@@ -138,5 +139,5 @@ class GPT2(nn.Module):
             x = layer(x, bias, cache, i)
         x = self.final_norm(x)
         if self.application == "lm":
-            return torch.nn.functional.linear(x, self.token.weight)
+            return vocab_logits(x, self.token.weight)
         return x

@@ -18,6 +18,7 @@ from torch import nn
 
 from kexue.layers.attention import MultiHeadAttention
 from kexue.layers.feedforward import FeedForward
+from kexue.layers.heads import vocab_logits
 from kexue.layers.normalization import RMSNorm
 from kexue.layers.positions import T5RelativeBias
 from kexue.models import masks
@@ -181,7 +182,7 @@ class T5(nn.Module):
             return h
         if self.config.scale_decoder_outputs:
             h = h * self.config.hidden_size**-0.5
-        return self.lm_head(h)
+        return vocab_logits(h, self.lm_head.weight)
 
     def forward(
         self,
