@@ -13,7 +13,6 @@ from kexue.layers.positions import (
     apply_rotary,
     hierarchical_positions,
 )
-from kexue.layers.weight_layout import concat_rows, is_input_major, store_input_major
 
 __all__ = [
     "get_activation",
@@ -31,7 +30,4 @@ __all__ = [
     "T5RelativeBias",
     "apply_rotary",
     "hierarchical_positions",
-    "store_input_major",
-    "is_input_major",
-    "concat_rows",
 ]

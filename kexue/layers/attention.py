@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from kexue.layers.positions import apply_rotary
-from kexue.layers.weight_layout import concat_rows
 
 __all__ = ["MultiHeadAttention"]
 
@@ -76,8 +75,7 @@ class MultiHeadAttention(nn.Module):
         """``q(x), k(x), v(x)``; without autograd, as one matmul on a cached fused weight.
 
         The fused ``[W_q; W_k; W_v]`` is rebuilt whenever a weight changes (its storage or its
-        in-place version counter), so optimiser steps and ``load_state_dict`` are seen. It keeps
-        the memory order of the parts (see :mod:`kexue.layers.weight_layout`).
+        in-place version counter), so optimiser steps and ``load_state_dict`` are seen.
         """
         if torch.is_grad_enabled():
             return self.q(x), self.k(x), self.v(x)
@@ -86,7 +84,7 @@ class MultiHeadAttention(nn.Module):
             params += [self.q.bias, self.k.bias, self.v.bias]
         key = tuple((p.data_ptr(), p._version) for p in params)
         if self._fused_key != key:
-            weight = concat_rows(params[:3])
+            weight = torch.cat(params[:3])
             bias = torch.cat(params[3:]) if len(params) == 6 else None
             self._fused, self._fused_key = (weight, bias), key
         inner = self.num_heads * self.head_size

@@ -11,7 +11,6 @@ from torch import nn
 from kexue.layers.attention import MultiHeadAttention
 from kexue.layers.feedforward import FeedForward
 from kexue.layers.heads import vocab_logits
-from kexue.layers.weight_layout import store_input_major
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import GPT2Config
@@ -75,16 +74,10 @@ class GPT2(nn.Module):
     ``application="lm"`` returns next-token logits ``(batch, new_len, vocab)``;
     ``"encoder"`` returns the final (causal) hidden states ``(batch, new_len, hidden)``.
     Subclasses of other decoder-only layouts (GPT2_ML) swap the block and the norms around it.
-
-    The dense weights of the blocks are stored in the ``[in, out]`` memory order of OpenAI's
-    checkpoints (HF ``Conv1D``), not transposed to ``nn.Linear``'s ``[out, in]``: loading copies
-    no transpose, and one-token decoding steps run the faster matrix-vector kernel
-    (:mod:`kexue.layers.weight_layout`; ``input_major = False`` keeps ``nn.Linear``'s order).
     """
 
     family = "gpt2"
     layer_class: type[nn.Module] = GPT2Layer
-    input_major: bool = True
 
     def __init__(self, config: GPT2Config, application: str = "lm") -> None:
         super().__init__()
@@ -100,8 +93,6 @@ class GPT2(nn.Module):
         self.emb_norm = self.embedding_norm(c)
         self.dropout = nn.Dropout(c.embedding_dropout_prob)
         self.layers = nn.ModuleList(self.layer_class(c) for _ in range(c.num_hidden_layers))
-        if self.input_major:
-            store_input_major(self.layers)
         self.final_norm = self.output_norm(c)
 
     def embedding_norm(self, config) -> nn.Module:

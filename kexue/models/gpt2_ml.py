@@ -45,13 +45,11 @@ class GPT2ML(GPT2):
     """GPT2_ML with the kexue model contract; ``"lm"`` -> logits, ``"encoder"`` -> hidden.
 
     GPT-2's embeddings, cache and head with the GPT2_ML block, a LayerNorm on the embedding sum
-    and no final LayerNorm. Its checkpoints are in kexue's native ``nn.Linear`` layout, and so
-    are its weights in memory (``input_major = False``).
+    and no final LayerNorm.
     """
 
     family = "gpt2_ml"
     layer_class = GPT2MLLayer
-    input_major = False
 
     def embedding_norm(self, config) -> nn.Module:
         return nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)

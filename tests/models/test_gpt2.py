@@ -114,18 +114,3 @@ def test_gpt2_rejects_segment_ids(gpt2_dir):
     ids = torch.randint(1, 67, (1, 4))
     with pytest.raises(ValueError, match="segment"):
         model(ids, torch.zeros_like(ids))
-
-
-def test_gpt2_keeps_the_checkpoint_weight_order_and_gpt2_ml_does_not(gpt2_dir):
-    from kexue.layers import is_input_major
-
-    kx = build_transformer_model(checkpoint_path=gpt2_dir[0], model="gpt2")
-    layer = kx.layers[0]
-    for lin in (layer.attn.q, layer.attn.o, layer.ffn.fc1, layer.ffn.fc2):
-        assert is_input_major(lin.weight)
-    ml = build_transformer_model(
-        dict(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-             intermediate_size=32, max_position_embeddings=16),
-        model="gpt2_ml",
-    )  # fmt: skip
-    assert ml.layers[0].ffn.fc1.weight.is_contiguous()
