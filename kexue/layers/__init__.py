@@ -2,9 +2,10 @@
 
 from kexue.layers.activations import get_activation
 from kexue.layers.attention import MultiHeadAttention
+from kexue.layers.dense import Dense, linear
 from kexue.layers.embeddings import Embeddings
 from kexue.layers.feedforward import FeedForward
-from kexue.layers.heads import MLMHead, NSPHead, Pooler, vocab_logits
+from kexue.layers.heads import MLMHead, NSPHead, Pooler
 from kexue.layers.normalization import LayerNorm, RMSNorm
 from kexue.layers.positions import (
     NezhaRelativePosition,
@@ -17,10 +18,11 @@ from kexue.layers.positions import (
 __all__ = [
     "get_activation",
     "MultiHeadAttention",
+    "Dense",
+    "linear",
     "Embeddings",
     "FeedForward",
     "MLMHead",
-    "vocab_logits",
     "NSPHead",
     "Pooler",
     "LayerNorm",

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kexue.layers.dense import Dense, linear
 from kexue.layers.positions import apply_rotary
 
 __all__ = ["MultiHeadAttention"]
@@ -64,10 +65,10 @@ class MultiHeadAttention(nn.Module):
         self.rotary_value = rotary_value
         inner = self.num_heads * self.head_size
         kv_size = hidden_size if kv_size is None else kv_size
-        self.q = nn.Linear(hidden_size, inner, bias=bias)
-        self.k = nn.Linear(kv_size, inner, bias=bias)
-        self.v = nn.Linear(kv_size, inner, bias=bias)
-        self.o = nn.Linear(inner, hidden_size, bias=bias)
+        self.q = Dense(hidden_size, inner, bias=bias)
+        self.k = Dense(kv_size, inner, bias=bias)
+        self.v = Dense(kv_size, inner, bias=bias)
+        self.o = Dense(inner, hidden_size, bias=bias)
         self._fused: tuple[torch.Tensor, torch.Tensor | None] | None = None
         self._fused_key: tuple | None = None
 
@@ -88,7 +89,7 @@ class MultiHeadAttention(nn.Module):
             bias = torch.cat(params[3:]) if len(params) == 6 else None
             self._fused, self._fused_key = (weight, bias), key
         inner = self.num_heads * self.head_size
-        return F.linear(x, *self._fused).split(inner, dim=-1)
+        return linear(x, *self._fused).split(inner, dim=-1)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # (b, n, h*d) -> (b, h, n, d)
         return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)

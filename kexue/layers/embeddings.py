@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from kexue.layers.dense import Dense
 from kexue.layers.normalization import LayerNorm
 from kexue.layers.positions import hierarchical_positions
 
@@ -59,7 +60,7 @@ class Embeddings(nn.Module):
             else None
         )
         self.project = (
-            nn.Linear(embedding_size, hidden_size) if embedding_size != hidden_size else None
+            Dense(embedding_size, hidden_size) if embedding_size != hidden_size else None
         )
         if hierarchical_position is True:
             self.alpha: float | None = 0.4

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from kexue.layers.activations import get_activation
+from kexue.layers.dense import Dense
 
 __all__ = ["FeedForward"]
 
@@ -37,9 +38,9 @@ class FeedForward(nn.Module):
     ) -> None:
         super().__init__()
         self.act = get_activation(act)
-        self.fc1 = nn.Linear(hidden_size, intermediate_size, bias=bias)
-        self.gate = nn.Linear(hidden_size, intermediate_size, bias=bias) if gated else None
-        self.fc2 = nn.Linear(intermediate_size, hidden_size, bias=bias)
+        self.fc1 = Dense(hidden_size, intermediate_size, bias=bias)
+        self.gate = Dense(hidden_size, intermediate_size, bias=bias) if gated else None
+        self.fc2 = Dense(intermediate_size, hidden_size, bias=bias)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

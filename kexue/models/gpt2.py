@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from kexue.layers.attention import MultiHeadAttention
+from kexue.layers.dense import linear
 from kexue.layers.feedforward import FeedForward
-from kexue.layers.heads import vocab_logits
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import GPT2Config
@@ -130,5 +130,5 @@ class GPT2(nn.Module):
             x = layer(x, bias, cache, i)
         x = self.final_norm(x)
         if self.application == "lm":
-            return vocab_logits(x, self.token.weight)
+            return linear(x, self.token.weight)
         return x

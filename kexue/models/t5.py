@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from kexue.layers.attention import MultiHeadAttention
+from kexue.layers.dense import Dense
 from kexue.layers.feedforward import FeedForward
-from kexue.layers.heads import vocab_logits
 from kexue.layers.normalization import RMSNorm
 from kexue.layers.positions import T5RelativeBias
 from kexue.models import masks
@@ -93,7 +93,7 @@ class T5(nn.Module):
         self.shared = nn.Embedding(c.vocab_size, c.hidden_size)
         self.encoder = T5Stack(c, decoder=False)
         self.decoder = T5Stack(c, decoder=True)
-        self.lm_head = nn.Linear(c.hidden_size, c.vocab_size, bias=False) if with_lm else None
+        self.lm_head = Dense(c.hidden_size, c.vocab_size, bias=False) if with_lm else None
 
     @property
     def vocab_size(self) -> int:
@@ -182,7 +182,7 @@ class T5(nn.Module):
             return h
         if self.config.scale_decoder_outputs:
             h = h * self.config.hidden_size**-0.5
-        return vocab_logits(h, self.lm_head.weight)
+        return self.lm_head(h)
 
     def forward(
         self,

@@ -209,3 +209,31 @@ def test_bad_inputs_raise_clear_errors(gpt2_pair, t5_pair):
         t5.beam_search([[]], num_beams=2, max_new_tokens=3)
     with pytest.raises(ValueError, match="kind"):
         AutoRegressiveDecoder(torch.nn.Linear(2, 2), end_id=1)
+
+
+def test_blocked_few_row_products_decode_like_generate(tmp_path):
+    """A GPT-2 wide enough that decoding steps of <= 4 rows take kexue.layers.dense's blocked
+    path (FFN 256 wide, vocabulary 300) still decodes exactly like generate()."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from kexue.layers import dense
+
+    from .conftest import to_kexue
+
+    torch.manual_seed(1)
+    cfg = GPT2Config(
+        vocab_size=300, n_positions=48, n_embd=64, n_layer=2, n_head=4, n_inner=256,
+        bos_token_id=2, eos_token_id=2, pad_token_id=1, initializer_range=0.3,
+    )  # fmt: skip
+    hf = GPT2LMHeadModel(cfg).eval().to(torch.float64)
+    kx = to_kexue(hf, tmp_path, model="gpt2", application="lm")
+    assert min(300, 256) >= dense.MIN_BLOCKED_OUT
+    dec = AutoRegressiveDecoder(kx, end_id=GPT2_EOS, pad_id=1)
+    for prompts in (PROMPTS[:1], PROMPTS[:4]):
+        ref, _ = _hf(hf, prompts, 1, GPT2_EOS, "prompt", max_new_tokens=10)
+        assert _flat(dec.greedy(prompts, max_new_tokens=10)) == ref
+    kw = dict(num_beams=4, num_return_sequences=4, max_new_tokens=10)
+    ref, ref_scores = _hf(hf, PROMPTS[:1], 1, GPT2_EOS, "prompt", **kw)
+    out = dec.beam_search(PROMPTS[:1], **kw)
+    assert _flat(out) == ref
+    torch.testing.assert_close(out.scores.flatten(), ref_scores, rtol=1e-5, atol=1e-5)
