@@ -25,8 +25,10 @@ __all__ = ["Dense", "linear", "MAX_BLOCKED_ROWS", "MIN_BLOCKED_OUT"]
 
 #: Row blocks of ``W`` in the batched path.
 BLOCKS = 4
-#: Input rows up to which the batched path runs (one decoding step of up to 4 sequences).
-MAX_BLOCKED_ROWS = 4
+#: Input rows up to which the batched path runs (one decoding step of up to 64 sequences:
+#: batch 16 x beam 4). Measured faster than F.linear up to 256 rows on GPT-2-small shapes,
+#: about even at 1024 rows.
+MAX_BLOCKED_ROWS = 64
 #: Output widths from which it runs (small layers keep the plain product).
 MIN_BLOCKED_OUT = 256
 
