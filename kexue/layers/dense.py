@@ -5,8 +5,9 @@ model. On CPU, ``F.linear`` (``x W^T + b`` with ``W`` of shape ``[out, in]``, ro
 such a product to the BLAS matrix-vector kernel, which we measured to be several times slower
 than the same product written as a batched matrix product over row blocks of ``W``
 (``torch.bmm`` on the view ``(4, out/4, in)``; no copy). For GPT-2's ``50257 x 768`` output
-layer at one row: 12 ms with ``F.linear``, 5 ms blocked (2 threads; 12.4 vs 6.6 ms on one);
-on a whole GPT-2-small decoding step: 41 ms -> 24 ms (docs/decoding.md, Speed).
+layer at one row: 12.2 ms with ``F.linear``, 5.9 ms blocked; for its ``768 -> 3072`` FFN
+layer 0.75 vs 0.37 ms (2 threads, ``benchmarks/dense.py``); a whole GPT-2-small greedy
+decoding step went from 41.5 to 23.8 ms (docs/decoding.md, Speed).
 
 :func:`linear` takes the blocked path on CPU for at most :data:`MAX_BLOCKED_ROWS` input rows and
 at least :data:`MIN_BLOCKED_OUT` outputs, and ``F.linear`` otherwise; both give the same
@@ -26,8 +27,8 @@ __all__ = ["Dense", "linear", "MAX_BLOCKED_ROWS", "MIN_BLOCKED_OUT"]
 #: Row blocks of ``W`` in the batched path.
 BLOCKS = 4
 #: Input rows up to which the batched path runs (one decoding step of up to 64 sequences:
-#: batch 16 x beam 4). Measured faster than F.linear up to 256 rows on GPT-2-small shapes,
-#: about even at 1024 rows.
+#: batch 16 x beam 4). On GPT-2-small shapes it was 1.0-2.8x faster than F.linear up to 64
+#: rows and 0.94-1.17x from 256 rows on (``benchmarks/dense.py``, docs/decoding.md).
 MAX_BLOCKED_ROWS = 64
 #: Output widths from which it runs (small layers keep the plain product).
 MIN_BLOCKED_OUT = 256
