@@ -7,7 +7,9 @@ beam-4, batch 1 / 16) both decode ``--new-tokens`` tokens (no end token, so ever
 full length) from the same left-padded prompts of uneven lengths; the two competitors are
 alternated and the median of ``--repeats`` timed runs is reported after one warm-up each.
 Tokens/s counts ``batch * new_tokens`` (the returned best hypothesis per input). The script also
-checks that both produced the same tokens (last timed run).
+checks that both produced the same tokens (last timed run). ``--ablate-dense`` adds a third
+competitor, kexue with every dense product on ``F.linear`` (``kexue.layers.dense`` blocked path
+off), to show what that path contributes.
 
     python benchmarks/decoding.py                    # the table in docs/decoding.md
     python benchmarks/decoding.py --layers 2 --repeats 1 --new-tokens 8   # smoke run
@@ -27,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kexue.decoding import AutoRegressiveDecoder  # noqa: E402
+from kexue.layers import dense  # noqa: E402
 from kexue.models import build_transformer_model  # noqa: E402
 
 
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--beams", default="1,4")
+    ap.add_argument("--ablate-dense", action="store_true", help="also time kexue on F.linear")
     args = ap.parse_args(argv)
+    blocked_rows = dense.MAX_BLOCKED_ROWS
 
     hf, kx = make_models(args.layers, args.hidden, args.heads, args.vocab)
     dec = AutoRegressiveDecoder(kx, end_id=None, pad_id=0)
@@ -104,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"median of {args.repeats} alternated runs\n"
     )
+    extra = " kexue on F.linear tok/s |" if args.ablate_dense else ""
     print(
-        "| decoding | batch | kexue tok/s | transformers tok/s | kexue / transformers "
+        f"| decoding | batch | kexue tok/s |{extra} transformers tok/s | kexue / transformers "
         "| same tokens |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + ("---|" if args.ablate_dense else ""))
+    who_all = ("kx", "plain", "hf") if args.ablate_dense else ("kx", "hf")
     for beams in [int(b) for b in args.beams.split(",")]:
         for batch in [int(b) for b in args.batches.split(",")]:
             prompts = make_prompts(batch, args.prompt_len, args.vocab)
@@ -116,24 +123,25 @@ def main(argv: list[str] | None = None) -> int:
             # short warm-up of both, then alternated timed runs
             run_kexue(dec, prompts, beams, 2)
             run_hf(hf, ids, mask, beams, 2)
-            t_kx, t_hf, outs = [], [], {}
+            times: dict[str, list[float]] = {who: [] for who in who_all}
+            outs = {}
             for rep in range(args.repeats):
-                order = ("kx", "hf") if rep % 2 == 0 else ("hf", "kx")
-                for who in order:
-                    if who == "kx":
-                        t, outs["kx"] = timed(run_kexue, dec, prompts, beams, new)
-                        t_kx.append(t)
+                for who in who_all if rep % 2 == 0 else who_all[::-1]:
+                    if who == "hf":
+                        t, outs[who] = timed(run_hf, hf, ids, mask, beams, new)
                     else:
-                        t, outs["hf"] = timed(run_hf, hf, ids, mask, beams, new)
-                        t_hf.append(t)
-            a, b = outs["kx"], outs["hf"]
-            assert all(len(r) == new for r in a) and all(len(r) == new for r in b)
-            kx_tps = batch * new / statistics.median(t_kx)
-            hf_tps = batch * new / statistics.median(t_hf)
+                        dense.MAX_BLOCKED_ROWS = 0 if who == "plain" else blocked_rows
+                        t, outs[who] = timed(run_kexue, dec, prompts, beams, new)
+                        dense.MAX_BLOCKED_ROWS = blocked_rows
+                    times[who].append(t)
+            assert all(len(r) == new for out in outs.values() for r in out)
+            tps = {who: batch * new / statistics.median(ts) for who, ts in times.items()}
+            same = all(out == outs["hf"] for out in outs.values())
             name = "greedy" if beams == 1 else f"beam-{beams}"
+            plain = f" {tps['plain']:.1f} |" if args.ablate_dense else ""
             print(
-                f"| {name} | {batch} | {kx_tps:.1f} | {hf_tps:.1f} | {kx_tps / hf_tps:.2f}x "
-                f"| {'yes' if a == b else 'no'} |",
+                f"| {name} | {batch} | {tps['kx']:.1f} |{plain} {tps['hf']:.1f} "
+                f"| {tps['kx'] / tps['hf']:.2f}x | {'yes' if same else 'no'} |",
                 flush=True,
             )
     return 0

@@ -38,11 +38,7 @@ class BertLayer(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         c = config
-        cond = dict(
-            cond_size=c.layer_norm_cond_size,
-            cond_hidden_size=c.layer_norm_cond_hidden_size,
-            cond_act=c.layer_norm_cond_act,
-        )
+        cond = c.cond_norm_kwargs
         self.attn = MultiHeadAttention(
             c.hidden_size,
             c.num_attention_heads,
@@ -110,11 +106,7 @@ class Bert(nn.Module):
             self.position_mode = "relative"
         else:
             self.position_mode = "absolute"
-        cond = dict(
-            cond_size=c.layer_norm_cond_size,
-            cond_hidden_size=c.layer_norm_cond_hidden_size,
-            cond_act=c.layer_norm_cond_act,
-        )
+        cond = c.cond_norm_kwargs
         self.embeddings = Embeddings(
             c.vocab_size,
             c.embedding_size,

@@ -214,6 +214,15 @@ class BertConfig(_Config):
     layer_norm_cond_hidden_size: int | None = None
     layer_norm_cond_act: str = "linear"
 
+    @property
+    def cond_norm_kwargs(self) -> dict:
+        """Keyword arguments of every conditional :class:`kexue.layers.LayerNorm` of the model."""
+        return dict(
+            cond_size=self.layer_norm_cond_size,
+            cond_hidden_size=self.layer_norm_cond_hidden_size,
+            cond_act=self.layer_norm_cond_act,
+        )
+
     def validate(self) -> None:
         for name in (
             "vocab_size",
