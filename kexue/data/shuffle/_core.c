@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#define PREFETCH 4 /* lines ahead */
+
 static int
 int64_view(PyObject *obj, Py_buffer *view, int writable, const char *name)
 {
@@ -148,6 +150,16 @@ core_gather(PyObject *self, PyObject *args)
         }
         if (b - a > room - pos) {
             break;
+        }
+        if (i + PREFETCH < norder) { /* lines are gathered from random places: fetch ahead */
+            int64_t q = ord[i + PREFETCH];
+            if (q > 0 && q < nends) {
+                int64_t qa = e[q - 1];
+                if (qa >= 0 && qa < slen) {
+                    __builtin_prefetch(s + qa, 0, 0);
+                    __builtin_prefetch(s + qa + 64 < s + slen ? s + qa + 64 : s + qa, 0, 0);
+                }
+            }
         }
         memcpy(d + pos, s + a, (size_t)(b - a));
         pos += b - a;

@@ -5,16 +5,16 @@ bucket in temporary files) into large reused buffers and hands out :class:`Block
 whole lines plus their line ends (found by the compiled core). The inputs are one corpus: a
 last line without a separator gets one, so lines of two inputs are never glued together.
 Blocks never depend on how the operating system splits reads (a buffer is always filled up to
-its size), so the same inputs give the same blocks with or without the background thread.
+its size). Reading runs on the caller's thread: with the writes of the scatter pass on a second
+thread, that uses both cores, and a third (read-ahead) thread was measured to slow the pass
+down on two cores (more hand-offs, and the threads take turns on the GIL).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import queue
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -161,13 +161,12 @@ class BlockReader:
     """Blocks of whole lines from ``openers`` (called in order, one input each).
 
     The first block may be larger (``first`` bytes, to decide whether everything fits in
-    memory), the others are ``chunk`` bytes; a line longer than a buffer enlarges it. With
-    ``threaded``, a background thread reads and indexes the next block while the caller works
-    on the current one (file reads and the line search release the GIL).
+    memory), the others are ``chunk`` bytes; a line longer than a buffer enlarges it. One
+    buffer is reused: a block is valid until the next one is requested.
     """
 
     def __init__(self, openers: Sequence[Callable[[], Input]], names: Sequence[str], sep: bytes,
-                 chunk: int, first: int | None = None, threaded: bool = False):
+                 chunk: int, first: int | None = None):
         self.openers, self.names = list(openers), list(names)
         self.sep, self.chunk = sep[0], chunk
         self.first = max(chunk, first or chunk)
@@ -179,14 +178,6 @@ class BlockReader:
         self.blocks = 0
         self.finished = False
         self.slots: list[_Slot] = []
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
-        if threaded:
-            self.free: queue.Queue = queue.Queue()
-            self.full: queue.Queue = queue.Queue()
-            self.thread = threading.Thread(target=self._run, name="kexue-shuffle-reader",
-                                           daemon=True)
-            self.thread.start()
 
     # ----------------------------------------------------------------- filling one buffer
 
@@ -257,57 +248,17 @@ class BlockReader:
 
     # ----------------------------------------------------------------- iteration
 
-    def _run(self) -> None:
-        reuse: list[_Slot | None] = [None, None]
-        try:
-            while not self.stop.is_set():
-                slot = self._slot(reuse.pop(0) if reuse else self._take())
-                block = self._fill(slot)
-                self.full.put(block)
-                if block.eof:
-                    return
-        except BaseException as e:  # handed to the consumer, never left hanging
-            self.full.put(e)
-
-    def _take(self) -> _Slot | None:
-        while not self.stop.is_set():
-            try:
-                return self.free.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        raise _Stopped
-
     def __iter__(self) -> Iterator[Block]:
-        if self.thread is None:
-            slot = None
-            while not self.finished:
-                slot = self._slot(slot)
-                yield self._fill(slot)
-            return
-        while True:
-            item = self.full.get()
-            if isinstance(item, _Stopped):
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if item.eof:
-                return
-            self.free.put(item.slot)
+        slot = None
+        while not self.finished:
+            slot = self._slot(slot)
+            yield self._fill(slot)
 
     def close(self) -> None:
-        """Stop the thread, close the open input and free the buffers."""
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
+        """Close the open input and free the buffers."""
         if self.current is not None:
             self.current.close()
             self.current = None
         for slot in self.slots:
             slot.close()
         self.slots = []
-
-
-class _Stopped(Exception):
-    """The reader was closed while its thread waited for a free buffer."""

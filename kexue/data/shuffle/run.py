@@ -109,7 +109,7 @@ class _Run:
                 pass
 
     def _reader(self, openers, names, first: int | None = None) -> BlockReader:
-        r = BlockReader(openers, names, self.sep, self.chunk, first, threaded=self.threads)
+        r = BlockReader(openers, names, self.sep, self.chunk, first)
         self.readers.append(r)
         return r
 
