@@ -498,7 +498,7 @@ def test_fanout_and_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
     monkeypatch.setattr(fileio, "create", counting)
     for out in [tmp_path / "out.txt", tmp_path / "shard-{i}.txt"]:
         seen.clear()
-        rep = shuffle_files([src], out, memory="8K", seed=0, tmpdir=tmp_path,
+        rep = shuffle_files([src], out, memory="2K", seed=0, tmpdir=tmp_path,
                             max_open_files=max_open, shard_lines=None if "{" not in out.name
                             else 5000)
         assert rep.buckets > 10 * max_open and rep.passes >= 2
