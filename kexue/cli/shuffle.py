@@ -45,13 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-z", "--zero-terminated", action="store_true",
                    help="lines end with NUL, not newline")
     p.add_argument("--max-open-files", type=int, default=None, metavar="N",
-                   help="most temporary files open at once (default 256)")
+                   help="most buckets per scatter pass (default 256; bigger inputs are split "
+                        "again)")
     p.add_argument("--fsync", action="store_true",
                    help="flush the output to disk before the final rename (durable, slower)")
     p.add_argument("--no-threads", action="store_true",
-                   help="do all reads and writes on the main thread (for comparison)")
+                   help="do everything on one thread (for comparison; same output)")
     p.add_argument("-j", "--workers", type=int, default=2, metavar="N",
-                   help="processes shuffling buckets in parallel (default 2; 1 = none)")
+                   help="threads shuffling buckets in parallel (default 2; same output)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 

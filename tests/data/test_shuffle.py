@@ -17,6 +17,7 @@ from scipy import stats
 
 from kexue.data import ShuffleReport, shuffle_files
 from kexue.data.shuffle import LINE_OVERHEAD, emit, fileio, reader
+from kexue.data.shuffle import run as run_mod
 from kexue.data.shuffle.lines import LineIndex
 
 REPO = Path(__file__).resolve().parents[2]
@@ -505,3 +506,19 @@ def test_fanout_and_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
         # buckets are regions of one file: the output, an input, and one overflow file per
         # scatter level in progress (a few), plus a shard being written
         assert max(seen) <= 2 * rep.passes + 4, (max(seen), rep.passes)
+
+
+@pytest.mark.parametrize("slack", [0.0, -0.5])  # overflow in place; fresh output file
+def test_small_regions_overflow_and_still_give_the_same_bytes(tmp_path, monkeypatch, slack):
+    """Buckets that outgrow their region of the output file continue in an overflow file; when
+    the output could then overwrite unread regions, it goes to a fresh file instead."""
+    src = write(tmp_path / "in.txt", b"".join(b"%06d\n" % i for i in range(50_000)))
+    want = tmp_path / "want.txt"
+    shuffle_files([src], want, memory="64K", seed=3, tmpdir=tmp_path)
+    monkeypatch.setattr(run_mod, "_REGION_SLACK", slack)
+    monkeypatch.setattr(run_mod, "_REGION_EXTRA", 0)
+    got = tmp_path / "got.txt"
+    rep = shuffle_files([src], got, memory="64K", seed=3, tmpdir=tmp_path)
+    assert rep.temp_files >= 1  # the overflow file
+    assert got.read_bytes() == want.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.txt", "in.txt", "want.txt"]

@@ -37,9 +37,10 @@ _MIN_CHUNK = 64 << 10
 #: Output blocks of the shuffle pass (gathered lines, one write each).
 _MAX_BLOCK = 4 << 20
 _MAX_DEPTH = 200
-#: Regions of the output file are this much larger than the expected bucket (and 64 KiB more):
-#: a bucket larger than its region continues in an overflow file.
+#: Regions of the output file are this much larger than the expected bucket (and
+#: ``_REGION_EXTRA`` bytes more): a bucket larger than its region continues in an overflow file.
 _REGION_SLACK = 0.03
+_REGION_EXTRA = 64 << 10
 
 PathLike = str | os.PathLike
 
@@ -171,7 +172,7 @@ class _Run:
         if total is not None:
             k = _fanout(cost * total / max(1, len(block.data)), budget, self.max_open)
             size = total + len(sources)
-            cap = math.ceil(size / k * (1 + _REGION_SLACK)) + (64 << 10)
+            cap = math.ceil(size / k * (1 + _REGION_SLACK)) + _REGION_EXTRA
         else:
             k, cap = self.max_open, 0
         store = self._store((), k, cap, region)

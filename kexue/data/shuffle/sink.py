@@ -121,25 +121,26 @@ class Sink:
         self.in_shard_bytes = 0
 
     def region_file(self) -> tuple[int, str] | None:
-        """The temporary file of a single-file output, to hold buckets before anything is
-        written to it (``None`` for streams and shards)."""
+        """The temporary file of a single-file output (fd, and the output name for messages),
+        to hold buckets before anything is written to it (``None`` for streams and shards)."""
         if self.sharded or self.stream is not None or self.bytes:
             return None
-        return self.fd, self.temps[0][0]
+        return self.fd, self.temps[0][1]
 
     def replace_file(self) -> tuple[int, str]:
-        """Give the lent temporary file up as plain temporary storage (caller removes it) and
-        continue the output in a fresh one."""
+        """Give the lent temporary file up as plain temporary storage (the caller closes and
+        removes it: returns its fd and path) and continue the output in a fresh one."""
         old = (self.fd, self.temps[0][0])
         final = self.temps.pop()[1]
         self._new_file(final)
         return old
 
     def offset_output(self) -> tuple[int, str] | None:
-        """An fd to write the (single-file) output at offsets, or ``None``."""
+        """An fd to write the (single-file) output at offsets and the output name, or
+        ``None``."""
         if self.sharded or self.stream is not None:
             return None
-        return self.fd, self.temps[0][0]
+        return self.fd, self.temps[0][1]
 
     # ----------------------------------------------------------------- writing
 
