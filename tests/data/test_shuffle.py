@@ -442,8 +442,9 @@ def test_peak_memory_stays_within_budget_on_a_file_ten_times_larger(tmp_path):
     peak, ext1 = _peak_rss(tmp_path, src, "4M")
     assert not ext0 and ext1
     mib = 1 << 20
-    # fixed overhead: I/O chunks and queues, and the private pages of the 2 forked workers
-    slack = 4 * mib + 2 * 6 * mib
+    # fixed overhead: the scatter's read and staging buffers, one output block per thread,
+    # thread stacks (measured 1.9 MiB over the budget at the time of writing)
+    slack = 6 * mib
     assert peak - base <= budget + slack, f"peak {peak / mib:.1f} MiB, base {base / mib:.1f}"
     assert lines_of((tmp_path / "out.txt").read_bytes()) == lines_of(src.read_bytes())
     # the measurement can fail: the same file shuffled in memory costs far more than 8 MiB
