@@ -8,7 +8,7 @@ import errno
 import mmap
 import os
 
-__all__ = ["create", "pwrite_all", "pread_into", "anonymous", "named_enospc"]
+__all__ = ["create", "pwrite_all", "preallocate", "pread_into", "anonymous", "named_enospc"]
 
 _HUGE = 4 << 20
 
@@ -36,6 +36,18 @@ def pwrite_all(fd: int, data: memoryview | bytes, offset: int, name: str) -> Non
             raise named_enospc(e, name) from e
         offset += n
         view = view[n:]
+
+
+def preallocate(fd: int, length: int, name: str) -> bool:
+    """Reserve disk blocks for the first ``length`` bytes of ``fd`` (size unchanged): writing
+    into reserved blocks later costs the kernel less, and a disk that is too small fails now.
+    False where the file system cannot (nothing is emulated)."""
+    from kexue.data.shuffle.lines import preallocate as _preallocate
+
+    try:
+        return _preallocate(fd, length)
+    except OSError as e:
+        raise named_enospc(e, name) from e
 
 
 def pread_into(fd: int, view: memoryview, offset: int) -> None:

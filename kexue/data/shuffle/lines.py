@@ -19,7 +19,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         f"compiler and the Python headers). Original error: {e}"
     ) from e
 
-__all__ = ["LINE_OVERHEAD", "LineIndex", "gather", "line_sizes"]
+__all__ = ["LINE_OVERHEAD", "LineIndex", "gather", "preallocate", "line_sizes"]
 
 #: Bytes of bookkeeping per line held in memory: its end in the ``ends`` array and its entry in
 #: the permutation (int64 each). The memory cost of a set of lines is
@@ -51,6 +51,12 @@ def gather(src: memoryview, ends: np.ndarray, order: np.ndarray,
     """Copy the lines ``order`` of ``src`` (lines given by ``ends``) to the front of ``dst``
     while they fit; returns ``(lines copied, bytes copied)``."""
     return _core.gather(src, ends, order, dst)
+
+
+def preallocate(fd: int, length: int) -> bool:
+    """Reserve disk blocks for the first ``length`` bytes of ``fd`` (``fallocate``, keeping the
+    size); False where the file system cannot."""
+    return _core.preallocate(fd, length)
 
 
 def line_sizes(ends: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -176,6 +176,8 @@ class _Run:
         else:
             k, cap = self.max_open, 0
         store = self._store((), k, cap, region)
+        if region is not None:
+            fileio.preallocate(region[0], k * cap, region[1])
         scatter(itertools.chain([block], blocks), store, _rng(self.entropy, (0,)), self.chunk,
                 self.threads, self.on_read)
         del block
