@@ -7,7 +7,7 @@ time's maximum resident set size of the largest process) and the peak summed PSS
 processes (sampled every 20 ms with psutil). The generated corpus, outputs and temporary files
 are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a
 bounded-memory shuffle must do (every byte read and written twice; cp copies inside the
-kernel). For context, "copy twice in user space" does the same with `dd bs=1M` (the data passes
+kernel). For context, "copy twice in user space" does the same with `dd bs=8M` (the data passes
 through a user-space buffer, as in any program that looks at the bytes).
 
     python benchmarks/shuffle/bench.py --size 1G --memory 128M --repeats 3
@@ -121,9 +121,9 @@ def main() -> None:
               args.memory, "--seed", "0", "-q", "--tmpdir", str(work)]
         competitors = {
             "copy twice (floor)": ["sh", "-c", f"cp '{corpus}' '{tmp}' && cp '{tmp}' '{out}'"],
-            "copy twice in user space (dd bs=1M, context)": [
-                "sh", "-c", f"dd if='{corpus}' of='{tmp}' bs=1M status=none && "
-                f"dd if='{tmp}' of='{out}' bs=1M status=none"],
+            "copy twice in user space (dd bs=8M, context)": [
+                "sh", "-c", f"dd if='{corpus}' of='{tmp}' bs=8M status=none && "
+                f"dd if='{tmp}' of='{out}' bs=8M status=none"],
             f"kexue shuffle --memory {args.memory}": kx,
             f"kexue shuffle --memory {args.memory} -j 1": [*kx, "-j", "1"],
             f"kexue shuffle --memory {args.memory} -j 1 --no-threads": [*kx, "-j", "1",

@@ -10,8 +10,6 @@ import os
 
 __all__ = ["create", "pwrite_all", "preallocate", "pread_into", "anonymous", "named_enospc"]
 
-_HUGE = 4 << 20
-
 
 def create(path: str, exclusive: bool = False) -> int:
     """Open ``path`` for reading and writing, created empty (``exclusive``: must not exist)."""
@@ -63,12 +61,6 @@ def pread_into(fd: int, view: memoryview, offset: int) -> None:
 def anonymous(size: int) -> mmap.mmap:
     """A zeroed buffer of ``size`` bytes whose pages are only allocated when first touched and
     are returned to the system on ``close`` (unlike the C heap, which may keep freed memory).
-    Large buffers ask for transparent huge pages (fewer TLB misses when lines are gathered
-    from random places), where the system offers them."""
-    buf = mmap.mmap(-1, max(1, size), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    if size >= _HUGE and hasattr(mmap, "MADV_HUGEPAGE"):
-        try:
-            buf.madvise(mmap.MADV_HUGEPAGE)
-        except OSError:
-            pass
-    return buf
+    No transparent huge pages are requested: with the common ``defrag=madvise`` setting, that
+    makes page faults wait for memory compaction (measured stalls of seconds)."""
+    return mmap.mmap(-1, max(1, size), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
