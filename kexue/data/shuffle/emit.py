@@ -23,11 +23,14 @@ from typing import Protocol
 import numpy as np
 
 from kexue.data.shuffle.fileio import anonymous, pread_into
-from kexue.data.shuffle.lines import LineIndex, gather, line_sizes
+from kexue.data.shuffle.lines import LineIndex, find_ends, gather, line_sizes
 from kexue.data.shuffle.sink import OffsetOutput, Sizes
 from kexue.data.shuffle.store import Bucket
 
 __all__ = ["Output", "emit", "Gate", "Emitter"]
+
+#: A bucket is read and indexed in pieces of this size.
+_PIECE = 2 << 20
 
 
 class Output(Protocol):
@@ -104,16 +107,24 @@ class _Buffers:
         self.block = memoryview(self.block_buf)
 
     def load(self, bucket: Bucket, sep: int) -> tuple[memoryview, np.ndarray]:
-        """Read a bucket and index its lines."""
+        """Read a bucket and index its lines, piece by piece (each piece is searched for
+        separators right after it is read, while it is still in the CPU cache)."""
         data = self.view[: bucket.nbytes]
-        pos = 0
+        ends = self.index.reserve(bucket.nlines)
+        pos = found = 0
         for fd, offset, length in bucket.extents:
-            pread_into(fd, data[pos : pos + length], offset)
-            pos += length
-        if pos != bucket.nbytes:
-            raise OSError("a bucket of kexue shuffle lost track of its size")
-        ends = self.index.ends(data, sep)
-        if len(ends) != bucket.nlines or (len(ends) and ends[-1] != bucket.nbytes):
+            done = 0
+            while done < length:
+                n = min(_PIECE, length - done)
+                pread_into(fd, data[pos : pos + n], offset + done)
+                count = find_ends(data[pos : pos + n], sep, ends[found:])
+                if found + count > bucket.nlines:
+                    break
+                ends[found : found + count] += pos
+                found += count
+                pos += n
+                done += n
+        if pos != bucket.nbytes or found != bucket.nlines or (found and ends[-1] != pos):
             raise OSError("a bucket of kexue shuffle does not hold the lines written to it")
         return data, ends
 

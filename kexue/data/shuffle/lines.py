@@ -19,7 +19,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         f"compiler and the Python headers). Original error: {e}"
     ) from e
 
-__all__ = ["LINE_OVERHEAD", "LineIndex", "gather", "preallocate", "line_sizes"]
+__all__ = ["LINE_OVERHEAD", "LineIndex", "find_ends", "gather", "preallocate", "line_sizes"]
 
 #: Bytes of bookkeeping per line held in memory: its end in the ``ends`` array and its entry in
 #: the permutation (int64 each). The memory cost of a set of lines is
@@ -41,9 +41,21 @@ class LineIndex:
             n = _core.find(data, sep, self.array)
         return self.array[:n]
 
+    def reserve(self, n: int) -> np.ndarray:
+        """The first ``n`` entries of the reused array (grown to hold them)."""
+        if n > len(self.array):
+            self.array = np.empty(n, dtype=np.int64)
+        return self.array[:n]
+
     def release(self) -> None:
         """Drop the array (its memory goes back to the allocator)."""
         self.array = np.empty(0, dtype=np.int64)
+
+
+def find_ends(data: memoryview, sep: int, out: np.ndarray) -> int:
+    """The number of separators in ``data``; the ends of the first ``len(out)`` of them (index
+    + 1, relative to ``data``) are stored in ``out``."""
+    return _core.find(data, sep, out)
 
 
 def gather(src: memoryview, ends: np.ndarray, order: np.ndarray,
