@@ -4,11 +4,10 @@ Generates a line corpus (default 1 GiB of ~1 KB JSON lines of real Chinese text,
 make_corpus.py) under --workdir (or uses --corpus), runs every competitor --repeats times in
 alternation, and prints a Markdown table of median wall time, MB/s, CPU time and peak RSS (GNU
 time's maximum resident set size of the largest process) and the peak summed PSS of all its
-processes (sampled every 20 ms with psutil). The generated corpus, outputs and temporary files
+processes (sampled every 20 ms from /proc/PID/smaps_rollup). The generated corpus, outputs and temporary files
 are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a
 bounded-memory shuffle must do (every byte read and written twice; cp copies inside the
-kernel). For context, "copy twice in user space" does the same with `dd bs=8M` (the data passes
-through a user-space buffer, as in any program that looks at the bytes).
+kernel).
 
     python benchmarks/shuffle/bench.py --size 1G --memory 128M --repeats 3
     python benchmarks/shuffle/bench.py --corpus /tmp/c.jsonl --only floor,"kexue shuffle"
@@ -121,9 +120,6 @@ def main() -> None:
               args.memory, "--seed", "0", "-q", "--tmpdir", str(work)]
         competitors = {
             "copy twice (floor)": ["sh", "-c", f"cp '{corpus}' '{tmp}' && cp '{tmp}' '{out}'"],
-            "copy twice in user space (dd bs=8M, context)": [
-                "sh", "-c", f"dd if='{corpus}' of='{tmp}' bs=8M status=none && "
-                f"dd if='{tmp}' of='{out}' bs=8M status=none"],
             f"kexue shuffle --memory {args.memory}": kx,
             f"kexue shuffle --memory {args.memory} -j 1": [*kx, "-j", "1"],
             f"kexue shuffle --memory {args.memory} -j 1 --no-threads": [*kx, "-j", "1",
