@@ -4,8 +4,8 @@ Generates a line corpus (default 1 GiB of ~1 KB JSON lines of real Chinese text,
 make_corpus.py) under --workdir (or uses --corpus), runs every competitor --repeats times in
 alternation, and prints a Markdown table of median wall time, MB/s, CPU time and peak RSS (GNU
 time's maximum resident set size of the largest process) and the peak summed PSS of all its
-processes (sampled every 20 ms from /proc/PID/smaps_rollup). The generated corpus, outputs and temporary files
-are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a
+processes (sampled every 20 ms from /proc/PID/smaps_rollup). The generated corpus, outputs and
+temporary files are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a
 bounded-memory shuffle must do (every byte read and written twice; cp copies inside the
 kernel).
 
