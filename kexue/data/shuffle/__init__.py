@@ -36,24 +36,26 @@ algorithm given ideal random bits.)
 
 Mechanics (one module per job):
 
-- :mod:`~kexue.data.shuffle.reader`: inputs as blocks of whole lines in large reused buffers,
-  read ahead on a background thread.
+- :mod:`~kexue.data.shuffle.reader`: inputs as blocks of whole lines in a large reused
+  buffer.
 - :mod:`~kexue.data.shuffle.lines` and ``_core.c``: lines as an int64 array of line ends;
   finding separators and gathering lines in a given order run in C with the GIL released.
-- :mod:`~kexue.data.shuffle.scatter`: phase 1 (NumPy labels, stable sort, one write per bucket
-  per block).
+- :mod:`~kexue.data.shuffle.scatter`: phase 1 (NumPy labels, stable sort, gather, one write per
+  bucket per run of lines; the writes on a second thread).
 - :mod:`~kexue.data.shuffle.store`: buckets as regions of one file plus an overflow file; for a
   file output, the output's own temporary file holds the regions and phase 2 writes each
   bucket back into it, at or before its region.
 - :mod:`~kexue.data.shuffle.emit`: phase 2, one bucket per thread (read, permute, gather,
   write at the bucket's offset).
 - :mod:`~kexue.data.shuffle.sink`: the output (atomic rename, stdout, shards).
+- :mod:`~kexue.data.shuffle.fileio`: every write of an output or temporary file, buffers.
 - :mod:`~kexue.data.shuffle.run`: :func:`shuffle_files`, the order of the phases and cleanup.
 
 Cost: every byte is read and written twice when the buckets fit, plus one more pass over a
 bucket that has to be split again. Peak memory is the budget plus a fixed overhead (the
-interpreter and NumPy, three read/staging buffers of at most 8 MiB and one 8 MiB output block
-per thread), with one caveat: a single line is always held whole in memory.
+interpreter and NumPy, and a 4 MiB output block per thread; the scatter's three read and
+staging buffers of budget/8, at most 8 MiB each, are freed before phase 2), with one caveat: a
+single line is always held whole in memory.
 
 Lines are bytes separated by ``separator`` (``\\n``; ``\\0`` with ``-z``): any encoding, CRLF
 (the ``\\r`` stays part of the line), empty lines. A last line without a separator gets one,
