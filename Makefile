@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test lint venv venv-test clean
 
-$(VENV)/.base: pyproject.toml
+$(VENV)/.base: pyproject.toml setup.py kexue/data/shuffle/_core.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIN)

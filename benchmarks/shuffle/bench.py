@@ -1,14 +1,16 @@
 """Benchmark `kexue shuffle` against GNU shuf, the article's method and the copy-twice floor.
 
 Generates a line corpus (default 1 GiB of ~1 KB JSON lines of real Chinese text, see
-make_corpus.py) under --workdir, runs every competitor --repeats times in alternation, and
-prints a Markdown table of median wall time, MB/s, CPU time and peak RSS (GNU time's maximum
-resident set size of the largest process) and the peak summed PSS of all its processes
-(worker processes included; sampled every 20 ms with psutil). The corpus, outputs and
-temporary files are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the
-least I/O a bounded-memory shuffle must do (every byte read and written twice).
+make_corpus.py) under --workdir (or uses --corpus), runs every competitor --repeats times in
+alternation, and prints a Markdown table of median wall time, MB/s, CPU time and peak RSS (GNU
+time's maximum resident set size of the largest process) and the peak summed PSS of all its
+processes (sampled every 20 ms from /proc/PID/smaps_rollup). The generated corpus, outputs and
+temporary files are deleted at the end. The floor is `cp corpus tmp && cp tmp out`: the least I/O a
+bounded-memory shuffle must do (every byte read and written twice; cp copies inside the
+kernel).
 
     python benchmarks/shuffle/bench.py --size 1G --memory 128M --repeats 3
+    python benchmarks/shuffle/bench.py --corpus /tmp/c.jsonl --only floor,"kexue shuffle"
 """
 
 from __future__ import annotations
@@ -30,19 +32,22 @@ REPO = HERE.parents[1]
 TIME = shutil.which("time") or "/usr/bin/time"
 
 
+def _pss(pid: int) -> int:
+    """PSS of one process from /proc/PID/smaps_rollup (the kernel sums it: cheap to sample)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return sum(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def tree_pss(proc: psutil.Process) -> int:
     """Summed PSS of a process and its descendants (shared pages counted once overall)."""
-    total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         return 0
-    for p in procs:
-        try:
-            total += p.memory_full_info().pss
-        except psutil.Error:
-            pass
-    return total
+    return sum(_pss(p.pid) for p in procs)
 
 
 def measure(argv: list[str], workdir: Path) -> tuple[float, float, int, int]:
@@ -90,6 +95,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workdir", default="/tmp")
     p.add_argument("--skip", nargs="*", default=[], help="competitor names to leave out")
+    p.add_argument("--only", default="",
+                   help="comma-separated name parts: run only competitors whose name has one")
+    p.add_argument("--corpus", default=None,
+                   help="use this existing corpus (kept) instead of generating one")
     args = p.parse_args()
     if not Path(TIME).exists():
         sys.exit("GNU time (/usr/bin/time) is needed to measure peak RSS")
@@ -100,8 +109,11 @@ def main() -> None:
     py = sys.executable
     load_start = os.getloadavg()[0]
     try:
-        subprocess.run([py, str(HERE / "make_corpus.py"), str(corpus), "--size", args.size,
-                        "--mean-bytes", str(args.mean_bytes)], check=True)
+        if args.corpus:
+            corpus = Path(args.corpus).resolve()
+        else:
+            subprocess.run([py, str(HERE / "make_corpus.py"), str(corpus), "--size", args.size,
+                            "--mean-bytes", str(args.mean_bytes)], check=True)
         size = corpus.stat().st_size
         want = fingerprint(corpus)
         kx = [py, "-m", "kexue", "shuffle", str(corpus), "-o", str(out), "--memory",
@@ -117,8 +129,10 @@ def main() -> None:
                                                str(out), "--memory", args.memory, "--tmpdir",
                                                str(work)],
         }
+        only = [x for x in args.only.split(",") if x]
         competitors = {k: v for k, v in competitors.items()
-                       if not any(s in k for s in args.skip)}
+                       if not any(s in k for s in args.skip)
+                       and (not only or any(s in k for s in only))}
         results: dict[str, list[tuple[float, float, int, int]]] = {k: [] for k in competitors}
         for r in range(args.repeats):
             for name, argv in competitors.items():  # alternate the competitors
@@ -132,11 +146,12 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    floor = statistics.median(r[0] for r in results["copy twice (floor)"])
+    floors = results.get("copy twice (floor)")
+    floor = statistics.median(r[0] for r in floors) if floors else float("nan")
     shuf = [statistics.median(r[0] for r in v) for k, v in results.items()
             if k.startswith("GNU shuf")]
     print(f"\n{size / 1e6:.0f} MB corpus, {want[1]} lines ({size / want[1]:.0f} B/line), "
-          f"median of {args.repeats} runs, {os.cpu_count()} cores shared with other jobs "
+          f"median of {args.repeats} runs, {os.cpu_count()} cores "
           f"(load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end)\n")
     print("| command | wall s (median) | all runs | MB/s | CPU s | peak RSS MB | peak PSS MB, "
           "all processes | × floor | × shuf |")

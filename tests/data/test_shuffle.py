@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import kexue.data.shuffle as shuffle_mod
 from kexue.data import ShuffleReport, shuffle_files
-from kexue.data.shuffle import LINE_OVERHEAD
+from kexue.data.shuffle import LINE_OVERHEAD, emit, fileio, reader
+from kexue.data.shuffle import run as run_mod
+from kexue.data.shuffle.lines import LineIndex
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def test_external_path_is_exactly_uniform_over_all_orders(tmp_path, memory):
     orders = []
     for seed in range(runs):
         out, report = shuffled(tmp_path, data, memory, seed)
-        assert report.external and report.temp_files >= 2
+        assert report.external and report.buckets >= 2
         orders.append(tuple(out.split(b"\n")[:-1]))
     counts = perm_counts(orders, LINES4)
     assert (counts > 0).all(), "every one of the 4! orders must be reachable"
@@ -134,7 +135,8 @@ def test_positions_uniform_on_a_larger_input_with_multiple_passes(tmp_path):
     runs = 240
     deep = 0
     for seed in range(runs):
-        out, report = shuffled(tmp_path, data, 300, seed, max_open_files=3)
+        out, report = shuffled(tmp_path, data, 3 * (3 + LINE_OVERHEAD) + 5, seed,
+                               max_open_files=3)  # fits 3 lines
         deep = max(deep, report.passes)
         for i, x in enumerate(out.split(b"\n")[:-1]):
             pos[int(x), i] += 1
@@ -213,20 +215,24 @@ def test_multiple_inputs_mix_as_one_corpus(tmp_path):
     assert seen_first == set(expected)  # b-lines reach the front: the inputs are mixed
 
 
-def test_worker_processes_give_identical_output(tmp_path, monkeypatch):
-    monkeypatch.setattr(shuffle_mod, "_PARALLEL_MIN", 0)  # use workers even on a small input
-    lines = [b"%d" % i for i in range(3000)] + [b"L" * 50_000]  # one line over the budget
+@pytest.mark.parametrize("memory", ["4K", "64K"])
+def test_threads_never_change_the_output(tmp_path, memory):
+    lines = [b"%d" % i for i in range(3000)] + [b"L" * 50_000]  # one line over the 4K budget
     src = write(tmp_path / "in.txt", b"".join(x + b"\n" for x in lines))
     outs = []
-    for workers in [1, 2, 3]:
-        out = tmp_path / f"out{workers}.txt"
-        rep = shuffle_files([src], out, memory="4K", seed=9, tmpdir=tmp_path, workers=workers)
-        assert rep.external and rep.passes >= 2 and rep.lines == len(lines)
+    for workers, threads in [(1, True), (2, True), (3, True), (2, False)]:
+        out = tmp_path / f"out{len(outs)}.txt"
+        rep = shuffle_files([src], out, memory=memory, seed=9, tmpdir=tmp_path, workers=workers,
+                            threads=threads)
+        assert rep.external and rep.lines == len(lines)
         outs.append(out.read_bytes())
-    assert outs[0] == outs[1] == outs[2]
+    assert all(o == outs[0] for o in outs)
     assert lines_of(outs[0]) == collections.Counter(lines)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out1.txt", "out2.txt",
-                                                          "out3.txt"]
+    # a stream output keeps its buckets in a temporary file instead: the same bytes
+    stream, _ = shuffled(tmp_path, src.read_bytes(), memory, 9)
+    assert stream == outs[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"] + [
+        f"out{i}.txt" for i in range(4)]
 
 
 def test_zero_terminated(tmp_path):
@@ -304,19 +310,16 @@ def test_unreadable_input_midway_leaves_no_output(tmp_path, monkeypatch):
         def __init__(self, f):
             self.f, self.calls = f, 0
 
-        def read(self, n):
+        def readinto(self, view):
             self.calls += 1
             if self.calls == 3:
                 raise OSError(errno.EIO, "Input/output error")
-            return self.f.read(n)
+            return self.f.readinto(view[:1000])
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
+        def close(self):
             self.f.close()
 
-    monkeypatch.setattr(shuffle_mod._Source, "open", lambda self: Failing(open(self.spec, "rb")))
+    monkeypatch.setattr(reader.Source, "open", lambda self: Failing(open(self.spec, "rb")))
     with pytest.raises(OSError, match="cannot read input .*in.txt.*Input/output error"):
         shuffle_files([src], out, memory="2K", seed=0, tmpdir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
@@ -345,37 +348,19 @@ def small_disk(tmp_path):
 
 
 def _inject_enospc(monkeypatch, directory: Path, limit: int) -> None:
+    """Every write of an output or temporary file goes through ``fileio.pwrite_all``."""
     written = {"n": 0}
-    real = shuffle_mod._open_write
+    real = fileio.pwrite_all
 
-    class Limited:
-        def __init__(self, f):
-            self.f = f
-
-        def write(self, data):
+    def limited(fd, data, offset, name):
+        if str(name).startswith(str(directory)):
             written["n"] += len(data)
             if written["n"] > limit:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.f.write(data)
+                raise fileio.named_enospc(OSError(errno.ENOSPC, "No space left on device"),
+                                          name)
+        return real(fd, data, offset, name)
 
-        def __getattr__(self, name):
-            return getattr(self.f, name)
-
-    def fake(path, exclusive=False):
-        f = real(path, exclusive)
-        return Limited(f) if str(path).startswith(str(directory)) else f
-
-    monkeypatch.setattr(shuffle_mod, "_open_write", fake)
-    real_pwrite = shuffle_mod._OffsetWriter.write  # used by worker processes (forked: patched)
-
-    def limited_pwrite(self, data):
-        if str(self.name).startswith(str(directory)):
-            written["n"] += len(data)
-            if written["n"] > limit:
-                raise OSError(errno.ENOSPC, f"no space left on device writing {self.name!r}")
-        return real_pwrite(self, data)
-
-    monkeypatch.setattr(shuffle_mod._OffsetWriter, "write", limited_pwrite)
+    monkeypatch.setattr(fileio, "pwrite_all", limited)
 
 
 @pytest.mark.parametrize("where, workers", [("tmpdir", 2), ("output", 1), ("output", 2)])
@@ -384,14 +369,14 @@ def test_disk_full_gives_clear_error_and_no_partial_output(tmp_path, small_disk,
     mnt, mounted = small_disk
     if not mounted:
         _inject_enospc(monkeypatch, mnt, 1 << 20)
-    monkeypatch.setattr(shuffle_mod, "_PARALLEL_MIN", 0)
     src = write(tmp_path / "in.txt", b"".join(b"%08d\n" % i for i in range(300_000)))  # 2.7 MB
-    if where == "tmpdir":
-        out, tmpdir = tmp_path / "out.txt", mnt
+    if where == "tmpdir":  # shards keep their buckets in temporary files (a single file: in itself)
+        out, tmpdir, shards = tmp_path / "out-{i}.txt", mnt, 100_000
     else:
-        out, tmpdir = mnt / "out.txt", tmp_path
+        out, tmpdir, shards = mnt / "out.txt", tmp_path, None
     with pytest.raises(OSError, match="[Nn]o space left on device") as info:
-        shuffle_files([src], out, memory="256K", seed=0, tmpdir=tmpdir, workers=workers)
+        shuffle_files([src], out, memory="256K", seed=0, tmpdir=tmpdir, workers=workers,
+                      shard_lines=shards)
     assert info.value.errno == errno.ENOSPC
     assert list(mnt.iterdir()) == []  # no temporary files, no partial or temporary output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "small"]
@@ -457,8 +442,9 @@ def test_peak_memory_stays_within_budget_on_a_file_ten_times_larger(tmp_path):
     peak, ext1 = _peak_rss(tmp_path, src, "4M")
     assert not ext0 and ext1
     mib = 1 << 20
-    # fixed overhead: I/O chunks and queues, and the private pages of the 2 forked workers
-    slack = 4 * mib + 2 * 6 * mib
+    # fixed overhead: the scatter's read and staging buffers, one output block per thread,
+    # thread stacks (measured 1.9 MiB over the budget at the time of writing)
+    slack = 6 * mib
     assert peak - base <= budget + slack, f"peak {peak / mib:.1f} MiB, base {base / mib:.1f}"
     assert lines_of((tmp_path / "out.txt").read_bytes()) == lines_of(src.read_bytes())
     # the measurement can fail: the same file shuffled in memory costs far more than 8 MiB
@@ -466,31 +452,28 @@ def test_peak_memory_stays_within_budget_on_a_file_ten_times_larger(tmp_path):
     assert not ext2 and whole - base > src.stat().st_size
 
 
-def test_memory_model_constant_covers_python_objects():
-    """LINE_OVERHEAD covers what the in-memory shuffle allocates per line beyond its bytes
-    (short lines are the worst case); measured on the real code path with tracemalloc."""
+def test_memory_model_constant_covers_the_line_index():
+    """LINE_OVERHEAD covers what shuffling lines in memory allocates per line beyond their bytes
+    (the line ends and the permutation; short lines are the worst case), measured with
+    tracemalloc on the real code path (the bytes themselves live in an mmap buffer)."""
     import tracemalloc
 
-    data = b"".join(b"%07d\n" % i for i in range(100_000))
+    n = 100_000
+    data = memoryview(b"".join(b"%07d\n" % i for i in range(n)))
 
     class Null:
-        def write_lines(self, lines):
+        def write(self, data, nlines, sizes=None):
             pass
 
+    block = memoryview(bytearray(64 << 10))
     tracemalloc.start()
-    src = shuffle_mod._Source(io.BytesIO(data))
-    blocks = shuffle_mod._ReadAhead([src.open], ["input"], 64 << 10, threaded=False)
-    chunks, n, nbytes = [], 0, 0
-    for lines, size in shuffle_mod._split_lines(iter(blocks), b"\n", lambda k: None):
-        chunks.append(lines)
-        n += len(lines)
-        nbytes += size
-    shuffle_mod._emit_in_memory(chunks, n, nbytes, np.random.default_rng(0), Null())
+    ends = LineIndex().ends(data, ord("\n"))
+    emit.emit(data, ends, np.random.default_rng(0), Null(), block)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert n == 100_000 and nbytes == len(data)
-    assert peak <= nbytes + LINE_OVERHEAD * n, (peak - nbytes) / n
-    assert peak >= nbytes + 40 * n  # the constant is not wildly pessimistic either
+    assert len(ends) == n
+    assert peak <= LINE_OVERHEAD * n + (64 << 10), peak / n
+    assert peak >= 0.9 * LINE_OVERHEAD * n  # the constant is not pessimistic either
 
 
 def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
@@ -504,9 +487,9 @@ def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("max_open", [3, 16])
-def test_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
+def test_fanout_and_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
     src = write(tmp_path / "in.txt", b"".join(b"%05d\n" % i for i in range(20_000)))
-    real = shuffle_mod._open_write
+    real = fileio.create
     base = len(os.listdir("/proc/self/fd"))
     seen = []
 
@@ -514,10 +497,29 @@ def test_open_files_stay_bounded(tmp_path, monkeypatch, max_open):
         seen.append(len(os.listdir("/proc/self/fd")) - base)
         return real(path, exclusive)
 
-    monkeypatch.setattr(shuffle_mod, "_open_write", counting)
-    rep = shuffle_files([src], tmp_path / "out.txt", memory="8K", seed=0, tmpdir=tmp_path,
-                        max_open_files=max_open)
-    assert rep.temp_files > 10 * max_open and rep.passes >= 2
-    # bucket files of one scatter, plus the output, an input or bucket being read
-    assert max(seen) <= max_open + 2, max(seen)
-    assert max(seen) >= max_open - 1
+    monkeypatch.setattr(fileio, "create", counting)
+    for out in [tmp_path / "out.txt", tmp_path / "shard-{i}.txt"]:
+        seen.clear()
+        rep = shuffle_files([src], out, memory="2K", seed=0, tmpdir=tmp_path,
+                            max_open_files=max_open, shard_lines=None if "{" not in out.name
+                            else 5000)
+        assert rep.buckets > 10 * max_open and rep.passes >= 2
+        # buckets are regions of one file: the output, an input, and one overflow file per
+        # scatter level in progress (a few), plus a shard being written
+        assert max(seen) <= 2 * rep.passes + 4, (max(seen), rep.passes)
+
+
+@pytest.mark.parametrize("slack", [0.0, -0.5])  # overflow in place; fresh output file
+def test_small_regions_overflow_and_still_give_the_same_bytes(tmp_path, monkeypatch, slack):
+    """Buckets that outgrow their region of the output file continue in an overflow file; when
+    the output could then overwrite unread regions, it goes to a fresh file instead."""
+    src = write(tmp_path / "in.txt", b"".join(b"%06d\n" % i for i in range(50_000)))
+    want = tmp_path / "want.txt"
+    shuffle_files([src], want, memory="64K", seed=3, tmpdir=tmp_path)
+    monkeypatch.setattr(run_mod, "_REGION_SLACK", slack)
+    monkeypatch.setattr(run_mod, "_REGION_EXTRA", 0)
+    got = tmp_path / "got.txt"
+    rep = shuffle_files([src], got, memory="64K", seed=3, tmpdir=tmp_path)
+    assert rep.temp_files >= 1  # the overflow file
+    assert got.read_bytes() == want.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.txt", "in.txt", "want.txt"]

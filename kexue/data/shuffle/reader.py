@@ -1,0 +1,264 @@
+"""Reading inputs as blocks of whole lines.
+
+:class:`BlockReader` reads a sequence of inputs (files, stdin, streams, or the extents of a
+bucket in temporary files) into large reused buffers and hands out :class:`Block` s: a view of
+whole lines plus their line ends (found by the compiled core). The inputs are one corpus: a
+last line without a separator gets one, so lines of two inputs are never glued together.
+Blocks never depend on how the operating system splits reads (a buffer is always filled up to
+its size). Reading runs on the caller's thread: with the writes of the scatter pass on a second
+thread, that uses both cores, and a third (read-ahead) thread was measured to slow the pass
+down on two cores (more hand-offs, and the threads take turns on the GIL).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+import numpy as np
+
+from kexue.data.shuffle.fileio import anonymous
+from kexue.data.shuffle.lines import LineIndex
+
+__all__ = ["Input", "Source", "Extents", "Block", "BlockReader"]
+
+PathLike = str | os.PathLike
+
+
+class Input(Protocol):
+    """What a reader needs of an open input."""
+
+    def readinto(self, view: memoryview) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class _Stream:
+    """An input stream (``readinto`` if it has one, else ``read``); closed only if owned."""
+
+    def __init__(self, f: BinaryIO, owned: bool):
+        self.f, self.owned = f, owned
+
+    def readinto(self, view: memoryview) -> int:
+        if hasattr(self.f, "readinto"):
+            return self.f.readinto(view) or 0
+        data = self.f.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self.owned:
+            self.f.close()
+
+
+class Source:
+    """One input given by the caller: a path, ``"-"`` (stdin) or a binary stream. A path is
+    checked at construction, so an unreadable input fails before any work."""
+
+    def __init__(self, spec: PathLike | BinaryIO):
+        self.spec = spec
+        self.size: int | None = None
+        if spec == "-":
+            self.name = "<stdin>"
+        elif hasattr(spec, "read"):
+            self.name = getattr(spec, "name", "<stream>")
+        else:
+            path = os.fspath(spec)
+            self.name = path
+            try:
+                os.stat(path)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot read input {path!r}: {e.strerror}") from None
+            if os.path.isdir(path):
+                raise IsADirectoryError(errno.EISDIR, f"input {path!r} is a directory")
+            try:
+                open(path, "rb").close()
+            except OSError as e:
+                raise OSError(e.errno, f"cannot read input {path!r}: {e.strerror}") from None
+            if os.path.isfile(path):
+                self.size = os.stat(path).st_size
+
+    def open(self) -> Input:
+        """Open for reading (stdin and caller streams are not closed afterwards)."""
+        if self.spec == "-":
+            return _Stream(sys.stdin.buffer, owned=False)
+        if hasattr(self.spec, "read"):
+            return _Stream(self.spec, owned=False)  # type: ignore[arg-type]
+        return _Stream(open(os.fspath(self.spec), "rb", buffering=0), owned=True)
+
+
+class Extents:
+    """An input made of ``(fd, offset, length)`` pieces of open files (a bucket)."""
+
+    def __init__(self, extents: Sequence[tuple[int, int, int]]):
+        self.extents = list(extents)
+        self.i = 0
+        self.done = 0  # bytes of extent i already read
+
+    def readinto(self, view: memoryview) -> int:
+        while self.i < len(self.extents):
+            fd, offset, length = self.extents[self.i]
+            left = length - self.done
+            if left == 0:
+                self.i += 1
+                self.done = 0
+                continue
+            n = os.preadv(fd, [view[: min(left, len(view))]], offset + self.done)
+            if n == 0:
+                raise OSError(errno.EIO, "a temporary file of kexue shuffle was truncated")
+            self.done += n
+            return n
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Block:
+    """Whole lines (``data``, each ending with the separator) and their ``ends``. ``eof``: the
+    last block. Valid until the next block is requested."""
+
+    data: memoryview
+    ends: np.ndarray
+    eof: bool
+    slot: _Slot
+
+
+class _Slot:
+    """A reusable read buffer with its line index."""
+
+    def __init__(self, size: int):
+        self.buf = anonymous(size)
+        self.view = memoryview(self.buf)
+        self.index = LineIndex()
+
+    @property
+    def size(self) -> int:
+        return len(self.buf)
+
+    def grow(self, size: int, keep: int) -> None:
+        """Enlarge to ``size`` bytes, keeping the first ``keep``."""
+        buf = anonymous(size)
+        buf[:keep] = self.view[:keep]
+        self.close()
+        self.buf, self.view = buf, memoryview(buf)
+
+    def close(self) -> None:
+        """Free the buffer now, or when the last view of it handed out is gone."""
+        try:
+            self.view.release()
+            self.buf.close()
+        except BufferError:
+            pass
+
+
+class BlockReader:
+    """Blocks of whole lines from ``openers`` (called in order, one input each).
+
+    The first block may be larger (``first`` bytes, to decide whether everything fits in
+    memory), the others are ``chunk`` bytes; a line longer than a buffer enlarges it. One
+    buffer is reused: a block is valid until the next one is requested.
+    """
+
+    def __init__(self, openers: Sequence[Callable[[], Input]], names: Sequence[str], sep: bytes,
+                 chunk: int, first: int | None = None):
+        self.openers, self.names = list(openers), list(names)
+        self.sep, self.chunk = sep[0], chunk
+        self.first = max(chunk, first or chunk)
+        self.next_input = 0
+        self.current: Input | None = None
+        self.current_name = ""
+        self.last_byte = -1  # last byte read from the current input (-1: none yet)
+        self.carry = b""  # an incomplete line left at the end of the previous block
+        self.blocks = 0
+        self.finished = False
+        self.slots: list[_Slot] = []
+
+    # ----------------------------------------------------------------- filling one buffer
+
+    def _slot(self, reuse: _Slot | None) -> _Slot:
+        want = self.first if self.blocks == 0 else self.chunk
+        want = max(want, 2 * len(self.carry) + 2)
+        if reuse is not None and reuse.size >= want and (reuse.size <= 2 * want):
+            return reuse
+        if reuse is not None:
+            self.slots.remove(reuse)
+            reuse.close()
+        slot = _Slot(want)
+        self.slots.append(slot)
+        return slot
+
+    def _read(self, view: memoryview) -> int:
+        """Read into ``view`` from the current input, opening the next one as needed; 0 at
+        the end of all inputs. At the end of an input whose last line has no separator, one
+        separator byte is produced."""
+        while True:
+            if self.current is None:
+                if self.next_input == len(self.openers):
+                    return 0
+                self.current_name = self.names[self.next_input]
+                self.current = self.openers[self.next_input]()
+                self.next_input += 1
+                self.last_byte = -1
+            try:
+                n = self.current.readinto(view)
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise
+                raise OSError(e.errno, f"cannot read {self.current_name}: {e.strerror or e}"
+                              ) from None
+            if n:
+                self.last_byte = view[n - 1]
+                return n
+            self.current.close()
+            self.current = None
+            if self.last_byte not in (-1, self.sep):
+                view[0] = self.sep
+                self.last_byte = self.sep
+                return 1
+
+    def _fill(self, slot: _Slot) -> Block:
+        pos = len(self.carry)
+        slot.view[:pos] = self.carry
+        self.carry = b""
+        while True:
+            eof = False
+            while pos < slot.size:
+                n = self._read(slot.view[pos:])
+                if n == 0:
+                    eof = True
+                    break
+                pos += n
+            ends = slot.index.ends(slot.view[:pos], self.sep)
+            if eof or len(ends):
+                break
+            slot.grow(2 * slot.size, pos)  # one line longer than the buffer
+        self.blocks += 1
+        if eof:
+            self.finished = True
+            return Block(slot.view[:pos], ends, True, slot)
+        end = int(ends[-1])
+        self.carry = bytes(slot.view[end:pos])
+        return Block(slot.view[:end], ends, False, slot)
+
+    # ----------------------------------------------------------------- iteration
+
+    def __iter__(self) -> Iterator[Block]:
+        slot = None
+        while not self.finished:
+            slot = self._slot(slot)
+            yield self._fill(slot)
+
+    def close(self) -> None:
+        """Close the open input and free the buffers."""
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+        for slot in self.slots:
+            slot.close()
+        self.slots = []
