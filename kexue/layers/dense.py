@@ -6,8 +6,9 @@ such a product to the BLAS matrix-vector kernel, which we measured to be several
 than the same product written as a batched matrix product over row blocks of ``W``
 (``torch.bmm`` on the view ``(4, out/4, in)``; no copy). For GPT-2's ``50257 x 768`` output
 layer at one row: 12.2 ms with ``F.linear``, 5.9 ms blocked; for its ``768 -> 3072`` FFN
-layer 0.75 vs 0.37 ms (2 threads, ``benchmarks/dense.py``); a whole GPT-2-small greedy
-decoding step went from 41.5 to 23.8 ms (docs/decoding.md, Speed).
+layer 0.75 vs 0.37 ms (2 threads, ``benchmarks/dense.py``). Greedy decoding of a GPT-2-small
+at batch 1 went from 41.7 to 21.2 ms per token (``benchmarks/decoding.py --ablate-dense``;
+docs/decoding.md, Speed).
 
 :func:`linear` takes the blocked path on CPU for at most :data:`MAX_BLOCKED_ROWS` input rows and
 at least :data:`MIN_BLOCKED_OUT` outputs, and ``F.linear`` otherwise; both give the same
