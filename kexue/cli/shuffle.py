@@ -61,6 +61,13 @@ def _on_sigterm(signum, frame):  # turn SIGTERM into the same clean exit as Ctrl
     raise KeyboardInterrupt
 
 
+def _message(e: BaseException) -> str:
+    """The error without Python's ``[Errno N]`` prefix (the reason and the file it concerns)."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror + (f": {e.filename!r}" if e.filename else "")
+    return str(e)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if "numpy" not in sys.modules:
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 141
     except (OSError, ValueError, TypeError) as e:
-        print(f"kexue shuffle: error: {e}", file=sys.stderr)
+        print(f"kexue shuffle: error: {_message(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("kexue shuffle: interrupted; temporary files removed, no output written",
