@@ -120,6 +120,9 @@ def test_interrupt_removes_temporary_files_and_writes_nothing(tmp_path, sig):
         [sys.executable, "-m", "kexue", "shuffle", str(src), "-o", str(out), "--memory", "64K",
          "--tmpdir", str(work)],
         cwd=REPO, env=ENV, stderr=subprocess.PIPE,
+        # a shell's background job inherits SIGINT ignored, and Python then installs no
+        # KeyboardInterrupt handler: give the child the default disposition, as a terminal does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
 
