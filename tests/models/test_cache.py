@@ -34,6 +34,24 @@ def test_reorder_selects_rows_everywhere():
     assert cache.batch_size == 4
     cache.append(0, torch.zeros(4, 2, 1, 5), torch.zeros(4, 2, 1, 5))
     assert cache.length == 5
+    assert cache.keys(0)[:, 0, :4, 0].tolist() == [[2.0] * 4, [2.0] * 4, [0.0] * 4, [1.0] * 4]
+
+
+def test_reorder_keeps_capacity_so_the_next_step_writes_in_place():
+    cache = KVCache(1)
+    cache.append(0, torch.randn(3, 2, 5, 4), torch.randn(3, 2, 5, 4))
+    capacity = cache._keys[0].shape[2]
+    assert capacity > 5
+    for _ in range(3):
+        before = cache.keys(0).clone()
+        cache.reorder(torch.tensor([1, 1, 0]))
+        buf = cache._keys[0]
+        assert buf.shape[2] == capacity
+        torch.testing.assert_close(cache.keys(0), before[[1, 1, 0]])
+        new = torch.randn(3, 2, 1, 4)
+        cache.append(0, new, new)
+        assert cache._keys[0] is buf  # appended in place, no regrowth
+        torch.testing.assert_close(cache.keys(0)[:, :, -1:], new)
 
 
 def test_errors_and_autograd():
