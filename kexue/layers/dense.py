@@ -7,7 +7,7 @@ than the same product written as a batched matrix product over row blocks of ``W
 (``torch.bmm`` on the view ``(4, out/4, in)``; no copy). For GPT-2's ``50257 x 768`` output
 layer at one row: 12.2 ms with ``F.linear``, 5.9 ms blocked; for its ``768 -> 3072`` FFN
 layer 0.75 vs 0.37 ms (2 threads, ``benchmarks/dense.py``). Greedy decoding of a GPT-2-small
-at batch 1 went from 41.7 to 21.2 ms per token (``benchmarks/decoding.py --ablate-dense``;
+at batch 1 went from 40.2 to 19.6 ms per token (``benchmarks/decoding.py --ablate-dense``;
 docs/decoding.md, Speed).
 
 :func:`linear` takes the blocked path on CPU for at most :data:`MAX_BLOCKED_ROWS` input rows and
