@@ -28,7 +28,7 @@ __all__ = ["Dense", "linear", "MAX_BLOCKED_ROWS", "MIN_BLOCKED_OUT"]
 #: Row blocks of ``W`` in the batched path.
 BLOCKS = 4
 #: Input rows up to which the batched path runs (one decoding step of up to 64 sequences:
-#: batch 16 x beam 4). On GPT-2-small shapes it was 1.0-2.8x faster than F.linear up to 64
+#: batch 16 x beam 4). On GPT-2-small shapes it ran at 0.99-2.81x F.linear's speed up to 64
 #: rows and 0.94-1.17x from 256 rows on (``benchmarks/dense.py``, docs/decoding.md).
 MAX_BLOCKED_ROWS = 64
 #: Output widths from which it runs (small layers keep the plain product).
