@@ -1,0 +1,23 @@
+"""File input and output shared by the whole package.
+
+- :mod:`kexue.io.atomic`: the one atomic file writer (temporary file, fsync, rename) that every
+  file kexue writes goes through.
+"""
+
+from kexue.io.atomic import (
+    atomic_directory,
+    atomic_write,
+    remove_stale_temps,
+    stale_temps,
+    write_bytes,
+    write_text,
+)
+
+__all__ = [
+    "atomic_directory",
+    "atomic_write",
+    "remove_stale_temps",
+    "stale_temps",
+    "write_bytes",
+    "write_text",
+]
