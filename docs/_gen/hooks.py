@@ -13,8 +13,8 @@ What they do, in build order:
   to their API page (``kexue/**.py``) or into plain text (scripts, data); a link to a file
   that does not exist fails the build.
 - ``on_page_content``: renders every formula with KaTeX at build time (``$...$``,
-  ``$$...$$``, ``\\begin{equation}``, and ``:math:`...``` in docstrings). A formula KaTeX
-  cannot parse fails the build.
+  ``$$...$$``, ``\\begin{equation}``; docstrings' RST math is turned into these by
+  ``griffe_rst.py``). A formula KaTeX cannot parse fails the build.
 """
 
 from __future__ import annotations
@@ -224,8 +224,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 # --- HTML: formulas -------------------------------------------------------------------------
 
-_ROLE = re.compile(r":(func|class|meth|attr|mod|data|obj|exc):(<code>)")
-_MATH_ROLE = re.compile(r":math:<code>(.*?)</code>", re.S)
 _ARITH = re.compile(
     r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
 
@@ -253,9 +251,6 @@ def _arith(match: re.Match, uri: str) -> str:
 
 def on_page_content(content: str, page, config, files) -> str:
     uri = page.file.src_uri
-    content = _ROLE.sub(r"\2", content)
-    content = _MATH_ROLE.sub(
-        lambda m: _render(html.unescape(m.group(1)), False, uri), content)
     return _ARITH.sub(lambda m: _arith(m, uri), content)
 
 
