@@ -111,7 +111,7 @@ def _check_kexue(repo: Path, args: list[str], command: str) -> None:
 
 
 def load_records(repo: Path) -> list[Record]:
-    """Every record of ``repo/results/*.jsonl``, checked; raises ``RecordError`` on the first bad one."""
+    """Every record of ``repo/results/*.jsonl``, checked (``RecordError`` on the first bad one)."""
     records: list[Record] = []
     for path in sorted((repo / "results").glob("*.jsonl")):
         rel = path.relative_to(repo).as_posix()
@@ -139,7 +139,7 @@ def load_records(repo: Path) -> list[Record]:
 
 
 def format_value(value) -> str:
-    """A record's value as text: a number, a ``{mean, std, n}`` spread or a ``{point, low, high}``."""
+    """A record's value as text: a number, a ``{mean, std, n}`` or a ``{point, low, high}``."""
     if isinstance(value, dict):
         if {"mean", "std"} <= value.keys():
             n = f", n = {value['n']}" if "n" in value else ""
@@ -183,8 +183,9 @@ def table(records: list[Record], archive_link: str | None = None, with_area: boo
         else:
             art_cell = art or "—"
         art_value = r.get("article_value")
+        notes = f"<br><small>{_cell(r['notes'])}</small>" if r.get("notes") else ""
         row = [
-            _cell(r["claim"]) + (f"<br><small>{_cell(r['notes'])}</small>" if r.get("notes") else ""),
+            _cell(r["claim"]) + notes,
             art_cell,
             format_value(art_value) if art_value is not None else "—",
             "**" + _cell(format_value(r["value"])) + "**",

@@ -8,8 +8,8 @@ What they do, in build order:
 - ``on_files``: adds the generated pages (``archive.md``, ``results.md``, ``api/...``) and
   KaTeX's stylesheet and fonts; checks ``articles.toml`` and every ``results/*.jsonl`` record
   (a bad record or a missing article page fails the build).
-- ``on_page_markdown``: expands ``<!-- kexue:results article=ID -->`` into the table of that
-  article's result records, and turns links to repository files outside ``docs/`` into links
+- ``on_page_markdown``: expands ``<!-- kexue:results article=ID[,ID...] -->`` into the table of
+  those articles' result records, and turns links to repository files outside ``docs/`` into links
   to their API page (``kexue/**.py``) or into plain text (scripts, data); a link to a file
   that does not exist fails the build.
 - ``on_page_content``: renders every formula with KaTeX at build time (``$...$``,
@@ -150,13 +150,14 @@ def on_files(files: Files, config) -> Files:
 
 # --- Markdown: result tables and links to repository files --------------------------------
 
-_RESULTS_MARK = re.compile(r"<!--\s*kexue:results\s+article=(\d+)\s*-->")
+_RESULTS_MARK = re.compile(r"<!--\s*kexue:results\s+article=([\d,]+)\s*-->")
 _LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"^([ \t]*(?:```|~~~))", re.M)
 
 
-def _results_block(article: str, page_uri: str) -> str:
-    rows = [r for r in _build.records if r.get("article") == article]
+def _results_block(articles: str, page_uri: str) -> str:
+    wanted = set(articles.split(","))
+    rows = [r for r in _build.records if r.get("article") in wanted]
     to_results = os.path.relpath("results.md", os.path.dirname(page_uri) or ".")
     to_archive = os.path.relpath("archive.md", os.path.dirname(page_uri) or ".")
     if not rows:

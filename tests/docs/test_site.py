@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -148,9 +149,9 @@ def test_a_bad_record_is_refused(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "run.py").write_text("")
-    good = {"claim": "c", "value": 1, "unit": "u", "data": "d", "command": "python experiments/run.py",
+    good = {"claim": "c", "value": 1, "unit": "u", "data": "d",
+            "command": "python experiments/run.py",
             "commit": "abc", "date": "2026-12-03", "machine": "2-core CPU"}
-    import json
     (tmp_path / "results" / "x.jsonl").write_text(json.dumps(good) + "\n")
     assert len(gen_results.load_records(tmp_path)) == 1
     for broken in ({**good, "command": "python experiments/gone.py"},
@@ -270,7 +271,8 @@ def test_docstring_math_is_rendered_on_api_pages(site):
 def test_visible_text_check_catches_raw_tex():
     assert _RAW_TEX.findall(_visible_text("<body><p>loss $a+b$ here</p></body>"))
     assert _RAW_TEX.findall(_visible_text(r"<body><p>\begin{equation}x\end{equation}</p></body>"))
-    assert not _RAW_TEX.findall(_visible_text("<body><p>costs $5 and $6</p><code>$x$</code></body>"))
+    text = "<body><p>costs $5 and $6</p><code>$x$</code></body>"
+    assert not _RAW_TEX.findall(_visible_text(text))
 
 
 # --- the built pages, in a browser ------------------------------------------------------------
