@@ -141,9 +141,6 @@ def _head() -> list[str]:
             "|---|---|---|---|---|---|---|"]
 
 
-_BADGE = {"implemented": "✅ implemented", "partial": "🟡 partial", "not yet": "⬜ not yet"}
-
-
 def _row(a: Article, cited: dict[str, list[str]], api_page_of: dict[str, str]) -> str:
     page = f"[page]({a.page})" if a.page and a.status != "not yet" else "—"
     mods = []
@@ -151,6 +148,7 @@ def _row(a: Article, cited: dict[str, list[str]], api_page_of: dict[str, str]) -
         target = api_page_of.get(m)
         mods.append(f"[`{m}`]({target})" if target else f"`{m}`")
     what = a.what.replace("|", "\\|")
-    return (f"| {a.date} | <span id=\"a{a.id}\"></span>[{a.id}]({a.url}) | {a.title} | "
-            f"{a.area} | {_BADGE[a.status]}<br><small>{what}</small> | {page} | "
+    status = f'<span class="kx-status kx-{a.status.replace(" ", "-")}">{a.status}</span>'
+    return (f"| {a.date} | <span id=\"a{a.id}\"></span>[{a.id}]({a.url}) | {a.title}"
+            f"<br><small>{what}</small> | {a.area} | {status} | {page} | "
             f"{'<br>'.join(mods) or '—'} |")

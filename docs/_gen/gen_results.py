@@ -167,14 +167,16 @@ def _code(text) -> str:
     return "<code>" + _cell(text) + "</code>"
 
 
-def table(records: list[Record], archive_link: str | None = None, with_area: bool = True) -> str:
-    """One Markdown table: claim, the article's number, kexue's, data, command, provenance."""
+def table(records: list[Record], archive_link: str | None = None,
+          with_article: bool = True) -> str:
+    """One Markdown table: claim, the article's number beside kexue's, data and command,
+    provenance (record, commit, date, machine)."""
     if not records:
         return "_No result record yet._\n"
-    head = ["claim", "article", "article's number", "kexue's number", "unit", "data",
-            "command", "commit · date · machine"]
-    if with_area:
-        head.insert(0, "record")
+    head = ["claim", "article's number", "kexue's number", "data · command",
+            "record · commit · date · machine"]
+    if with_article:
+        head.insert(1, "article")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in records:
         art = r.get("article")
@@ -182,20 +184,20 @@ def table(records: list[Record], archive_link: str | None = None, with_area: boo
             art_cell = f"[{art}]({archive_link}#a{art})"
         else:
             art_cell = art or "—"
+        unit = _cell(r["unit"])
         art_value = r.get("article_value")
         notes = f"<br><small>{_cell(r['notes'])}</small>" if r.get("notes") else ""
         row = [
             _cell(r["claim"]) + notes,
-            art_cell,
-            format_value(art_value) if art_value is not None else "—",
-            "**" + _cell(format_value(r["value"])) + "**",
-            _cell(r["unit"]),
-            _code(r["data"]),
-            _code(r["command"]),
-            _cell(f"{str(r['commit'])[:10]} · {r['date']} · {r['machine']}"),
+            f"{_cell(format_value(art_value))} {unit}" if art_value is not None else "—",
+            f"**{_cell(format_value(r['value']))}** {unit}",
+            f"{_code(r['data'])}" + (f" ({_cell(r['split'])})" if r.get("split") else "")
+            + f"<br>{_code(r['command'])}",
+            f"<small>{_code(r.source)}<br>{_cell(str(r['commit'])[:10])} · {_cell(r['date'])}"
+            f" · {_cell(r['machine'])}</small>",
         ]
-        if with_area:
-            row.insert(0, _code(r.source))
+        if with_article:
+            row.insert(1, art_cell)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -218,7 +220,7 @@ def results_page(records: list[Record]) -> str:
     for area in areas:
         rows = [r for r in records if r.area == area]
         out += [f"## {area}", "", f"From `results/{area}.jsonl`.", "",
-                table(rows, archive_link="archive.md", with_area=True), ""]
+                table(rows, archive_link="archive.md"), ""]
     if not areas:
         out += ["_No result record yet._", ""]
     return "\n".join(out)

@@ -3,7 +3,8 @@ site renders docstrings as Markdown, so they are rewritten when a docstring is l
 
 - ``:math:`x``` becomes ``$x$`` and a ``.. math:: ...`` block (with its indented continuation
   lines) becomes a ``$$ ... $$`` block: both are then rendered by KaTeX at build time;
-- ``:func:`f```, ``:class:`C``` and the other cross-reference roles become code spans.
+- ``:func:`f```, ``:class:`C``` and the other cross-reference roles become code spans;
+- a line ending in ``::`` (an RST literal block follows) ends in ``:``.
 
 The library's docstrings are not changed; only what the site shows.
 """
@@ -17,6 +18,7 @@ from griffe import Extension
 _INLINE_MATH = re.compile(r":math:`([^`]+)`")
 _ROLE = re.compile(r":(?:func|class|meth|attr|mod|data|obj|exc|const):`~?\.?([^`]+)`")
 _BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
+_LITERAL = re.compile(r"(\S)::$")  # "Example::" introduces an (indented) literal block
 
 
 def rst_to_markdown(text: str) -> str:
@@ -27,7 +29,8 @@ def rst_to_markdown(text: str) -> str:
     while i < len(lines):
         m = _BLOCK.match(lines[i])
         if not m:
-            out.append(lines[i])
+            line = lines[i]
+            out.append(line[:-2] if line.strip() == "::" else _LITERAL.sub(r"\1:", line))
             i += 1
             continue
         indent = m.group("indent")

@@ -162,7 +162,7 @@ def _results_block(articles: str, page_uri: str) -> str:
     to_archive = os.path.relpath("archive.md", os.path.dirname(page_uri) or ".")
     if not rows:
         return (f"_No result record for this article yet_ (see [all results]({to_results})).\n")
-    return (gen_results.table(rows, archive_link=to_archive, with_area=True)
+    return (gen_results.table(rows, archive_link=to_archive, with_article=len(wanted) > 1)
             + f"\nFrom `results/*.jsonl`; all records: [results]({to_results}).\n")
 
 

@@ -29,7 +29,9 @@ def main(argv: list[str]) -> int:
     failed = 0
     for page in pages:
         for i, code in enumerate(blocks(page), 1):
-            name = f"{page.relative_to(REPO) if page.is_absolute() else page} block {i}"
+            shown = page.resolve()
+            shown = shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown
+            name = f"{shown} block {i}"
             out = io.StringIO()
             try:
                 with contextlib.redirect_stdout(out):

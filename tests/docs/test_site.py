@@ -348,3 +348,12 @@ def test_a_link_to_a_script_becomes_text_and_a_missing_file_fails(hooks):
     with pytest.raises(PluginError, match="does not exist"):
         _rewrite(hooks, "[x](../../../experiments/no_such_file.py)")
     assert _rewrite(hooks, "[p](../../objectives.md#x)") == "[p](../../objectives.md#x)"
+
+
+def test_rst_math_in_docstrings_becomes_markdown_math():
+    pytest.importorskip("griffe")
+    rst = _module(GEN / "griffe_rst.py").rst_to_markdown
+    text = ("Loss :math:`\\tilde L` of :func:`flooding`::\n\n    x = 1\n\n"
+            "    .. math:: a\n              + b\n\nend")
+    assert rst(text) == ("Loss $\\tilde L$ of `flooding`:\n\n    x = 1\n\n\n"
+                         "    $$\n    a\n    + b\n    $$\n\n\nend")
