@@ -120,26 +120,18 @@ def _requests(netlog: Path) -> list[tuple[str, str]]:
 
 def load(chromium: str, url: str, *, screenshot: Path | None = None,
          timeout: float = 60.0) -> PageLoad:
-    """Load ``url``; return the DOM after scripts ran and the requests made.
-
-    With ``screenshot``, a second run of the same page writes a PNG there (Chromium takes
-    either a DOM dump or a screenshot per run).
-    """
+    """Load ``url`` once; return the DOM after scripts ran (or, with ``screenshot``, write a
+    PNG there instead: Chromium takes one or the other per run) and the requests made."""
     with tempfile.TemporaryDirectory(prefix="kexue-chromium-") as tmp:
-        base = [chromium, *FLAGS, f"--user-data-dir={tmp}/profile",
-                f"--log-net-log={tmp}/net.json", "--virtual-time-budget=4000"]
-        proc = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True,
-                              timeout=timeout)
-        if proc.returncode != 0:
+        action = f"--screenshot={screenshot}" if screenshot is not None else "--dump-dom"
+        proc = subprocess.run(
+            [chromium, *FLAGS, f"--user-data-dir={tmp}/profile", f"--log-net-log={tmp}/net.json",
+             "--virtual-time-budget=4000", action, url],
+            capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0 or (screenshot is not None and not screenshot.is_file()):
             raise RuntimeError(f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}")
-        requests = _requests(Path(tmp) / "net.json")
-        if screenshot is not None:
-            shot = subprocess.run([*base, f"--screenshot={screenshot}", url],
-                                  capture_output=True, text=True, timeout=timeout)
-            if shot.returncode != 0 or not screenshot.is_file():
-                raise RuntimeError(f"chromium screenshot failed: {shot.stderr[-2000:]}")
-            requests += _requests(Path(tmp) / "net.json")
-        return PageLoad(proc.stdout, requests)
+        dom = proc.stdout if screenshot is None else ""
+        return PageLoad(dom, _requests(Path(tmp) / "net.json"))
 
 
 def main(argv: list[str]) -> int:

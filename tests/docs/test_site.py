@@ -10,6 +10,8 @@ site is built once per session into a temporary directory.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import html
 import importlib.util
 import json
@@ -54,6 +56,23 @@ def _ensure_katex() -> None:
         pytest.skip(f"npm ci --prefix docs/_gen failed: {proc.stderr[-1000:]}")
 
 
+@contextlib.contextmanager
+def _shared_dir(tmp_path_factory, name: str):
+    """A directory shared by the pytest-xdist workers of this session, held under a lock, so
+    that the site is built (and Chromium installed) once per session, not once per worker."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-N/, shared by the workers' popen-gwK/ directories
+    path = base / name
+    path.mkdir(exist_ok=True)
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
     for mod in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "jieba"):
@@ -61,17 +80,22 @@ def site(tmp_path_factory) -> Path:
             pytest.skip(f"{mod} is not installed: the docs extra (pip install -e '.[docs]')")
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed (KaTeX renders the formulas at build time)")
-    _ensure_katex()
-    out = tmp_path_factory.mktemp("site")
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert proc.returncode == 0, f"strict build failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-    print(f"site built in {time.perf_counter() - start:.1f} s")
-    return out
+    with _shared_dir(tmp_path_factory, "docs-site") as shared:
+        out = shared / "site"
+        if (shared / "ok").is_file():
+            return out
+        _ensure_katex()
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+            cwd=REPO, capture_output=True, text=True, timeout=600,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        assert proc.returncode == 0, \
+            f"strict build failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        print(f"site built in {time.perf_counter() - start:.1f} s")
+        (shared / "ok").write_text("built\n")
+        return out
 
 
 def _pages(site: Path) -> list[Path]:
@@ -279,34 +303,41 @@ def test_visible_text_check_catches_raw_tex():
 
 
 @pytest.fixture(scope="session")
-def chromium() -> str:
-    path, why = browser.ensure_chromium()
+def chromium(tmp_path_factory) -> str:
+    with _shared_dir(tmp_path_factory, "chromium-install"):  # one apt-get at a time
+        path, why = browser.ensure_chromium()
     if path is None:
         pytest.skip(f"headless Chromium unavailable: {why}")
     return path
 
 
 def test_pages_in_headless_chromium(site, chromium, tmp_path):
-    pages = ["index.html", "articles/optimizers/7387-adax.html", "results.html",
-             *browser.SCREENSHOTS.values()]
+    """Rendered DOM of two article pages, screenshots of three pages; every run's net log."""
+    runs = [("dom", "articles/objectives/7643-flooding.html"),
+            ("dom", "articles/optimizers/7387-adax.html"),
+            *(("shot", page) for page in browser.SCREENSHOTS.values())]
     with browser.SiteServer(site) as server:
-        for rel in pages:
-            shot_name = next((n for n, p in browser.SCREENSHOTS.items() if p == rel), None)
-            shot = tmp_path / shot_name if shot_name else None
-            got = browser.load(chromium, f"{server.origin}/{rel}", screenshot=shot)
-            assert "</html>" in got.dom and len(got.dom) > 5000, rel
-            raw = _RAW_TEX.findall(_visible_text(got.dom))
-            assert not raw, (rel, raw[:5])
-            if rel.startswith(("articles/", "api/")):
-                assert got.dom.count('class="katex"') >= 1, rel
-            own = [u for u, init in got.requests if init == server.origin or
-                   u.startswith(server.origin)]
+        for mode, rel in runs:
+            url = f"{server.origin}/{rel}"
+            if mode == "dom":
+                got = browser.load(chromium, url)
+                assert "</html>" in got.dom and len(got.dom) > 5000, rel
+                raw = _RAW_TEX.findall(_visible_text(got.dom))
+                assert not raw, (rel, raw[:5])
+                assert got.dom.count('class="katex"') >= 3 and "<math" in got.dom, rel
+            else:
+                shot = tmp_path / rel.replace("/", "_").replace(".html", ".png")
+                got = browser.load(chromium, url, screenshot=shot)
+                png = shot.read_bytes()
+                assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, rel
+            own = [u for u, init in got.requests
+                   if init == server.origin or u.startswith(server.origin + "/")]
             assert any(u.endswith(".css") for u in own), (rel, own)  # the log sees the page
             outside = [u for u, init in got.requests
                        if init == server.origin and not u.startswith(server.origin + "/")]
             assert not outside, (rel, outside)
-            if shot is not None:
-                assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+            if mode == "dom" and rel.startswith("articles/"):  # KaTeX's fonts came from the site
+                assert any("/assets/katex/fonts/" in u for u in own), (rel, own)
 
 
 def test_committed_screenshots_are_linked_from_contributing():
