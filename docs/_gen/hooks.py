@@ -2,8 +2,9 @@
 
 What they do, in build order:
 
-- ``on_config``: the navigation, built from the files present: every ``docs/*.md`` guide (so a
-  page another area adds appears without editing this), the article pages under
+- ``on_config``: the navigation, built from the files present: every ``docs/*.md`` guide and
+  every page in another folder of ``docs/`` (so a page another area adds appears without
+  editing this), the article pages under
   ``docs/articles/<area>/`` grouped by area, the generated archive, results and API pages.
 - ``on_files``: adds the generated pages (``archive.md``, ``results.md``, ``api/...``) and
   KaTeX's stylesheet and fonts; checks ``articles.toml`` and every ``results/*.jsonl`` record
@@ -79,6 +80,19 @@ def _guides() -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
 
+def _other_pages() -> list:
+    """Pages in other folders of docs/ (not articles/, not generated): one nav group each."""
+    groups = []
+    for folder in sorted(p for p in DOCS.iterdir() if p.is_dir()):
+        if folder.name in ("articles", "api", "_gen", "img", "assets") or \
+                folder.name.startswith("."):
+            continue
+        pages = sorted(q.relative_to(DOCS).as_posix() for q in folder.rglob("*.md"))
+        if pages:
+            groups.append({folder.name: pages})
+    return groups
+
+
 def _article_key(path: Path) -> tuple[int, str]:
     m = re.match(r"(\d+)", path.name)
     return (int(m.group(1)) if m else 0, path.name)
@@ -106,7 +120,7 @@ def on_config(config):
     _build.api_page_of = {m.name: m.page for m in _build.api}
     config["nav"] = [
         {"Home": "index.md"},
-        {"Guides": _guides()},
+        {"Guides": [*_guides(), *_other_pages()]},
         {"Articles": _articles_nav()},
         {"Archive": "archive.md"},
         {"Results": "results.md"},

@@ -118,15 +118,18 @@ def _requests(netlog: Path) -> list[tuple[str, str]]:
     return seen
 
 
-def load(chromium: str, url: str, *, screenshot: Path | None = None,
+def load(chromium: str, url: str, *, screenshot: Path | None = None, wait_ms: int | None = None,
          timeout: float = 60.0) -> PageLoad:
     """Load ``url`` once; return the DOM after scripts ran (or, with ``screenshot``, write a
-    PNG there instead: Chromium takes one or the other per run) and the requests made."""
+    PNG there instead: Chromium takes one or the other per run) and the requests made.
+
+    By default the page runs on virtual time (4 s, fast-forwarded); ``wait_ms`` waits that long
+    in real time instead, for work that virtual time does not cover (the search worker)."""
     with tempfile.TemporaryDirectory(prefix="kexue-chromium-") as tmp:
         action = f"--screenshot={screenshot}" if screenshot is not None else "--dump-dom"
         proc = subprocess.run(
             [chromium, *FLAGS, f"--user-data-dir={tmp}/profile", f"--log-net-log={tmp}/net.json",
-             "--virtual-time-budget=4000", action, url],
+             f"--timeout={wait_ms}" if wait_ms else "--virtual-time-budget=4000", action, url],
             capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or (screenshot is not None and not screenshot.is_file()):
             raise RuntimeError(f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}")

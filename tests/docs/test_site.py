@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -338,6 +339,20 @@ def test_pages_in_headless_chromium(site, chromium, tmp_path):
             assert not outside, (rel, outside)
             if mode == "dom" and rel.startswith("articles/"):  # KaTeX's fonts came from the site
                 assert any("/assets/katex/fonts/" in u for u in own), (rel, own)
+
+
+@pytest.mark.parametrize("query", ["训练集", "flooding"])
+def test_search_works_offline_from_the_disk(site, chromium, query):
+    """Material's search, opened from file:// (no server, no network), finds Chinese words
+    (segmented by jieba at build time) and English ones."""
+    url = (site / "index.html").as_uri() + "?q=" + urllib.parse.quote(query)
+    got = browser.load(chromium, url, wait_ms=6000)
+    meta = re.search(r'md-search-result__meta">([^<]*)<', got.dom)
+    assert meta and re.match(r"(\d+) matching document", meta.group(1)), meta and meta.group(1)
+    assert int(meta.group(1).split()[0]) >= 1
+    # file:// loads bypass the network stack: any request the page made would be in the log
+    # (the browser's own background requests carry no page origin)
+    assert not [u for u, init in got.requests if init not in ("not an origin", "")]
 
 
 def test_committed_screenshots_are_linked_from_contributing():
