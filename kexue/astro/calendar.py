@@ -18,7 +18,7 @@ from kexue.astro import conjunctions, eclipses, moon, planets, showers, sun
 from kexue.astro.ephemeris import Ephemeris
 from kexue.astro.events import CATEGORIES, Event
 
-__all__ = ["FINDERS", "compute", "local_day", "parse_categories", "parse_zone"]
+__all__ = ["FINDERS", "compute", "local_day", "parse_categories", "parse_zone", "utc_minute"]
 
 Finder = Callable[[Ephemeris, float, float], list[Event]]
 FINDERS: dict[str, Finder] = {
@@ -69,12 +69,18 @@ def parse_zone(name: str) -> zoneinfo.ZoneInfo:
         ) from None
 
 
+def utc_minute(event: Event, eph: Ephemeris) -> dt.datetime:
+    """The event's UTC instant rounded to the nearest minute (the calendar's precision)."""
+    when = eph.utc(event.jd) + dt.timedelta(seconds=30)
+    return when.replace(second=0, microsecond=0)
+
+
 def local_day(event: Event, eph: Ephemeris, zone: dt.tzinfo) -> dt.datetime:
-    """The event's local time (an untimed line: midnight of its own calendar date)."""
+    """The event's local time to the minute (an untimed line: midnight of its own date)."""
     if not event.timed:
         day = dt.date.fromisoformat(event.extra["date"])
         return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
-    return eph.utc(event.jd).astimezone(zone)
+    return utc_minute(event, eph).astimezone(zone)
 
 
 def compute(eph: Ephemeris, first: dt.date, last: dt.date, zone: dt.tzinfo,

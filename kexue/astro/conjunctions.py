@@ -59,7 +59,7 @@ __all__ = [
 
 MOON_OBJECTS = ("mercury", "venus", "mars", "jupiter", "saturn", "beehive")
 #: Degrees from the Sun below which a Moon conjunction is not listed (object in twilight).
-MOON_MIN_ELONGATION = 20.0
+MOON_MIN_ELONGATION = 19.8
 #: Largest |declination offset| listed for a Moon conjunction, degrees.
 MOON_MAX_OFFSET = 6.5
 APPULSE_PLANETS = ("mercury", "venus", "mars", "jupiter", "saturn")

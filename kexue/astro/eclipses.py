@@ -1,6 +1,8 @@
 """Solar and lunar eclipses: the instant of greatest eclipse and the type.
 
-Geometry uses geocentric *astrometric* vectors (light time, no aberration) in km, and the radii
+Geometry uses geocentric *apparent* vectors (light time, aberration, deflection: the
+convention of the Besselian elements and of Espenak's catalogues; with astrometric vectors
+greatest eclipse comes ~40 s later) in km, and the radii
 of :mod:`kexue.astro.ephemeris` (Sun 696,000 km, Moon 1,737.4 km, Earth 6,378.137 km). The
 definitions follow Espenak's NASA eclipse catalogues (the source of SKYCAL's eclipse lines):
 
@@ -52,8 +54,8 @@ SHADOW_ENLARGEMENT = 1.02
 
 def solar_geometry(eph: Ephemeris, jd: np.ndarray) -> dict[str, np.ndarray]:
     """γ and the penumbra/umbra radii (Earth radii) of the Moon's shadow at times ``jd``."""
-    s = eph.astrometric_km("sun", jd) / EARTH_RADIUS_KM
-    m = eph.astrometric_km("moon", jd) / EARTH_RADIUS_KM
+    s = eph.apparent_km("sun", jd) / EARTH_RADIUS_KM
+    m = eph.apparent_km("moon", jd) / EARTH_RADIUS_KM
     axis = m - s
     dist = np.sqrt((axis * axis).sum(0))
     u = axis / dist
@@ -87,8 +89,8 @@ def _solar_type(g: dict[str, float]) -> str | None:
 
 def lunar_geometry(eph: Ephemeris, jd: np.ndarray) -> dict[str, np.ndarray]:
     """Angular distance of the Moon from the shadow axis and the shadow radii, degrees."""
-    s = eph.astrometric_km("sun", jd)
-    m = eph.astrometric_km("moon", jd)
+    s = eph.apparent_km("sun", jd)
+    m = eph.apparent_km("moon", jd)
     ds = np.sqrt((s * s).sum(0))
     dm = np.sqrt((m * m).sum(0))
     cos_d = -(s * m).sum(0) / (ds * dm)

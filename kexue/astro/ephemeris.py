@@ -10,8 +10,8 @@ Times are handled as Julian dates in Terrestrial Time (TT, float64 arrays); conv
 happens only when an event is reported. Positions are *apparent geocentric* (light time,
 aberration, light deflection, precession and nutation, as in an almanac) in the true equator
 and equinox of date (right ascension, declination) or the true ecliptic and equinox of date
-(longitude, latitude). Eclipse geometry uses *astrometric* vectors (light time only), because a
-shadow does not care about the observer's aberration.
+(longitude, latitude). Eclipse geometry uses apparent *vectors* in the GCRS axes, the convention
+of Espenak's catalogues (astrometric vectors would put greatest eclipse ~40 s later).
 
 Pitfalls: ``skyfield_data`` warns at import that its IERS file has expired; the warning is
 harmless here (the built-in timescale is used) and is silenced. DE421 holds no fixed stars:
@@ -121,8 +121,10 @@ class Ephemeris:
         """Raise :class:`EphemerisRangeError` naming the range if ``jd_tt`` is outside it."""
         if not self.start_jd <= jd_tt <= self.end_jd:
             first, last = self.span
+            when = self.utc(jd_tt).strftime("%Y-%m-%d %H:%M UTC")
             raise EphemerisRangeError(
-                f"{what} is outside the DE421 ephemeris range {first} to {last}"
+                f"{what} ({when}) is outside the DE421 ephemeris range {first} to {last} "
+                "(00:00 TDB at both ends)"
             )
 
     def jd_from_utc(self, when: dt.datetime) -> float:
@@ -193,6 +195,11 @@ class Ephemeris:
         jd = np.atleast_1d(np.asarray(jd_tt, dtype=float))
         t = self.ts.tt_jd(jd)
         return self._earth.at(t).observe(self._target(name)).position.km
+
+    def apparent_km(self, name: str, jd_tt: np.ndarray) -> np.ndarray:
+        """Geocentric apparent position vectors (GCRS axes) in km, shape (3, N)."""
+        t = self.time(jd_tt)
+        return self._earth.at(t).observe(self._target(name)).apparent().position.km
 
     def heliocentric_distance_au(self, jd_tt: np.ndarray) -> np.ndarray:
         """Geometric distance between the centres of the Sun and the Earth, AU."""
