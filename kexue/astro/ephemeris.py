@@ -201,6 +201,12 @@ class Ephemeris:
         t = self.time(jd_tt)
         return self._earth.at(t).observe(self._target(name)).apparent().position.km
 
+    def geometric_km(self, name: str, jd_tt: np.ndarray) -> np.ndarray:
+        """Geometric geocentric position vectors (both bodies at the same instant, no light
+        time) in km, shape (3, N)."""
+        t = self.ts.tt_jd(np.atleast_1d(np.asarray(jd_tt, dtype=float)))
+        return self._target(name).at(t).position.km - self._earth.at(t).position.km
+
     def heliocentric_distance_au(self, jd_tt: np.ndarray) -> np.ndarray:
         """Geometric distance between the centres of the Sun and the Earth, AU."""
         jd = np.atleast_1d(np.asarray(jd_tt, dtype=float))

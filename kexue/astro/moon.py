@@ -8,7 +8,9 @@ minute (``../shared/spec/text_and_data.md`` §8.3):
   equinox of date) equals 0° (new), 90° (first quarter), 180° (full), 270° (last quarter).
   Meeus, *Astronomical Algorithms*, ch. 49.
 * **Perigee / apogee** — local minimum / maximum of the distance between the centres of the
-  Earth and the Moon (light-time corrected; the 1.3 s of light time is immaterial); the value is that distance in km, printed rounded to 100 km as the blog
+  Earth and the Moon at the same instant (geometric, as Meeus and SKYCAL use it; the
+  light-time-corrected distance peaks up to ~11 min away, because the Earth moves ~40 km
+  during the Moon's 1.3 s of light time and the extremum is flat); the value is that distance in km, printed rounded to 100 km as the blog
   does (``366000 km``). Meeus ch. 50.
 * **Nodes** — the Moon's apparent ecliptic latitude (ecliptic of date) crosses 0°, going north
   (ascending node) or south (descending node). Meeus ch. 51.
@@ -54,7 +56,7 @@ def phases(eph: Ephemeris, start: float, stop: float) -> list[Event]:
 
 
 def _distance_km(eph: Ephemeris, jd: np.ndarray) -> np.ndarray:
-    m = eph.astrometric_km("moon", jd)
+    m = eph.geometric_km("moon", jd)
     return np.sqrt((m * m).sum(axis=0))
 
 
