@@ -26,12 +26,12 @@ event set closely — see ``docs/sky.md`` for the measured agreement):
 
 * Moon conjunctions: with Mercury…Saturn and the Beehive cluster (the only ones the 2020
   edition lists; Uranus, Neptune and the bright stars are not listed against the Moon), only
-  when the object is at least :data:`MOON_MIN_ELONGATION` from the Sun, and only when the
-  offset is at most :data:`MOON_MAX_OFFSET`.
+  when the object is at least :data:`MOON_MIN_ELONGATION` from the Sun (19.8°; Venus 10°),
+  and only when the offset is at most :data:`MOON_MAX_OFFSET` (6.5°).
 * Appulses: planet pairs among Mercury…Saturn and planet–star pairs with the seven stars and
   clusters of the 2020 edition (Antares, Aldebaran, Pollux, Spica, Regulus, the Pleiades, the
   Beehive), when the minimum separation is at most :data:`APPULSE_MAX_SEPARATION` and both
-  objects are at least :data:`APPULSE_MIN_ELONGATION` from the Sun.
+  objects are at least :data:`APPULSE_MIN_ELONGATION` from the Sun (7° and 15°).
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ __all__ = [
 ]
 
 MOON_OBJECTS = ("mercury", "venus", "mars", "jupiter", "saturn", "beehive")
-#: Degrees from the Sun below which a Moon conjunction is not listed (object in twilight).
-MOON_MIN_ELONGATION = 19.8
+#: Degrees from the Sun below which a Moon conjunction is not listed (object in twilight):
+#: Venus is bright enough to be seen closer to the Sun. Chosen to reproduce 2020's selection.
+MOON_MIN_ELONGATION = {"venus": 10.0, "default": 19.8}
 #: Largest |declination offset| listed for a Moon conjunction, degrees.
 MOON_MAX_OFFSET = 6.5
 APPULSE_PLANETS = ("mercury", "venus", "mars", "jupiter", "saturn")
@@ -95,7 +96,8 @@ def moon_conjunctions(eph: Ephemeris, start: float, stop: float) -> list[Event]:
     elong = separation((obj.ra, obj.dec), (sun.ra, sun.dec))
     out = []
     for body, jd, d, e in zip(names, times, offset, elong):
-        if not start <= jd <= stop or e < MOON_MIN_ELONGATION or abs(d) > MOON_MAX_OFFSET:
+        limit = MOON_MIN_ELONGATION.get(str(body), MOON_MIN_ELONGATION["default"])
+        if not start <= jd <= stop or e < limit or abs(d) > MOON_MAX_OFFSET:
             continue
         side = "" if round(abs(float(d)), 1) == 0 else ("N" if d > 0 else "S")
         out.append(Event(float(jd), "moon-conjunctions", "moon-conjunction", (str(body), "moon"),
