@@ -119,7 +119,8 @@ class Ephemeris:
 
     def check_range(self, jd_tt: float, what: str) -> None:
         """Raise :class:`EphemerisRangeError` naming the range if ``jd_tt`` is outside it."""
-        if not self.start_jd <= jd_tt <= self.end_jd:
+        slack = 0.01  # the span's calendar days are named in UTC; TT − UTC is up to a minute
+        if not self.start_jd - slack <= jd_tt <= self.end_jd + slack:
             first, last = self.span
             when = self.utc(jd_tt).strftime("%Y-%m-%d %H:%M UTC")
             raise EphemerisRangeError(
