@@ -96,8 +96,14 @@ class Ephemeris:
     def __init__(self) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            import skyfield_data
-            from skyfield.api import Loader
+            try:
+                import skyfield_data
+                from skyfield.api import Loader
+            except ImportError as e:
+                raise ImportError(
+                    f"kexue.astro needs Skyfield and the DE421 file ({e.name} is missing): "
+                    "pip install 'kexue[sky]' (skyfield==1.55 skyfield-data==7.0.0)"
+                ) from e
 
             path = skyfield_data.get_skyfield_data_path()
         loader = Loader(path, expire=False, verbose=False)

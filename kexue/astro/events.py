@@ -35,7 +35,8 @@ CATEGORIES = {
 
 @dataclass(frozen=True)
 class Event:
-    """One calendar line. ``jd`` is the instant in TT (for an untimed line: the instant its value is computed)."""
+    """One calendar line. ``jd`` is the instant in TT (for an untimed line: the instant its
+    value is computed)."""
 
     jd: float
     category: str

@@ -133,7 +133,8 @@ def _text(events, eph, zone, lang, title) -> str:
     zname = _zone_name(zone)
     if lang == "zh":
         where = "北京时间" if zname == "Asia/Shanghai" else f"时区 {zname}"
-        lines += [f"{title}（{where}）" if title else f"（{where}）", "", "月　日　星期　时刻　天象"]
+        head = f"{title}（{where}）" if title else f"（{where}）"
+        lines += [head, "", "月　日　星期　时刻　天象"]
     else:
         lines += [f"{title} (times in {zname})" if title else f"(times in {zname})", "",
                   "Day Weekday Time  Event"]

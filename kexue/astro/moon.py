@@ -10,8 +10,8 @@ minute (``../shared/spec/text_and_data.md`` §8.3):
 * **Perigee / apogee** — local minimum / maximum of the distance between the centres of the
   Earth and the Moon at the same instant (geometric, as Meeus and SKYCAL use it; the
   light-time-corrected distance peaks up to ~11 min away, because the Earth moves ~40 km
-  during the Moon's 1.3 s of light time and the extremum is flat); the value is that distance in km, printed rounded to 100 km as the blog
-  does (``366000 km``). Meeus ch. 50.
+  during the Moon's 1.3 s of light time and the extremum is flat); the value is that
+  distance in km, printed rounded to 100 km as the blog does (``366000 km``). Meeus ch. 50.
 * **Nodes** — the Moon's apparent ecliptic latitude (ecliptic of date) crosses 0°, going north
   (ascending node) or south (descending node). Meeus ch. 51.
 * **Extreme declination** — local maximum (north) / minimum (south) of the Moon's apparent
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kexue.astro.ephemeris import AU_KM, Ephemeris
+from kexue.astro.ephemeris import Ephemeris
 from kexue.astro.events import Event
 from kexue.astro.search import extrema, roots, wrap180
 

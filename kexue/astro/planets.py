@@ -100,8 +100,9 @@ def _outer(eph: Ephemeris, start: float, stop: float, offset: float, category: s
            kind: str) -> list[Event]:
     out = []
     for planet in OUTER:
-        f = (lambda t, p=planet: wrap180(eph.apparent(p, t).lon - eph.apparent("sun", t).lon
-                                         - offset))
+        def f(t, p=planet):
+            return wrap180(eph.apparent(p, t).lon - eph.apparent("sun", t).lon - offset)
+
         for jd in roots(f, start, stop, OUTER_STEP)[0]:
             out.append(Event(float(jd), category, kind, (planet,)))
     return out

@@ -21,7 +21,7 @@ import datetime as dt
 import os
 import sys
 
-__all__ = ["main", "month_text"]
+__all__ = ["demo_section", "main", "month_text"]
 
 
 def _date(text: str) -> dt.date:
@@ -86,6 +86,15 @@ def month_text(day: dt.date | None = None, zone: str = "Asia/Shanghai",
     return render(events, eph, tz, "text", lang, title)
 
 
+def demo_section() -> None:
+    """Print this month's events for ``kexue demo`` (a note instead if Skyfield is absent)."""
+    print("\nThis month's celestial events (kexue sky, archive 7144 layout, Beijing time):")
+    try:
+        print(month_text(), end="")
+    except ImportError as e:
+        print(f"  (skipped: {e})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from kexue.astro.calendar import compute, parse_categories, parse_zone
@@ -120,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, EphemerisRangeError) as e:
         print(f"kexue sky: error: {e}", file=sys.stderr)
         return 2
+    except ImportError as e:
+        print(f"kexue sky: error: {e}", file=sys.stderr)
+        return 1
     data = text.encode("utf-8")
     try:
         if args.output == "-":

@@ -9,6 +9,7 @@ import pytest
 
 from ._sky import BEIJING, read_blog_2020
 
+
 @pytest.fixture(scope="session")
 def eph():
     from kexue.astro.ephemeris import Ephemeris

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import numpy as np
-from ._sky import minutes, nearest_meeus, nearest_meeus_result, of
 from pymeeus.Moon import Moon
+
+from ._sky import minutes, nearest_meeus, nearest_meeus_result, of
 
 PHASE_TARGET = {"new-moon": "new", "first-quarter": "first", "full-moon": "full",
                 "last-quarter": "last"}

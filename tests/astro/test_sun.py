@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ._sky import minutes, nearest_meeus, of
 from pymeeus.Earth import Earth
 from pymeeus.Sun import Sun
+
+from ._sky import minutes, nearest_meeus, of
 
 TARGET = {"march-equinox": "spring", "june-solstice": "summer",
           "september-equinox": "autumn", "december-solstice": "winter"}
