@@ -3,7 +3,8 @@
 A shower peaks when the Earth crosses the densest part of its meteoroid stream, i.e. at a fixed
 point of the Earth's orbit; catalogues (e.g. the International Meteor Organization's yearly
 calendar) give that point as the Sun's apparent geocentric ecliptic longitude λ☉ referred to
-the J2000 equinox. The peak is the instant the Sun reaches λ☉ (:meth:`Ephemeris.sun_longitude_j2000`).
+the J2000 equinox. The peak is the instant the Sun reaches λ☉
+(:meth:`Ephemeris.sun_longitude_j2000`).
 
 The table's λ☉ are the Sun's J2000 longitudes at the peak times of the blog's 2020 edition
 (archive 7144, SKYCAL), rounded to 0.01°; most sit about 0.01–0.02° (15–30 minutes)
