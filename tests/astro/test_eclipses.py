@@ -10,13 +10,15 @@ import pytest
 from ._sky import of
 
 UTC = dt.UTC
-# Espenak's catalogue values for 2020 (TD from the Besselian-element pages where given).
+# Espenak's catalogue values for 2020: TD with its ΔT from the Besselian-element pages where
+# given (Jan 10: 19:11:11 TD = 19:09:59 UT), otherwise UT (ΔT column 0).
 CATALOGUE_2020 = [
     ("penumbral-lunar-eclipse", dt.datetime(2020, 1, 10, 19, 11, 11, tzinfo=UTC), 69.0),
     ("penumbral-lunar-eclipse", dt.datetime(2020, 6, 5, 19, 25, 2, tzinfo=UTC), 0.0),
     ("annular-solar-eclipse", dt.datetime(2020, 6, 21, 6, 41, 15, tzinfo=UTC), 69.4),
     ("penumbral-lunar-eclipse", dt.datetime(2020, 7, 5, 4, 30, 0, tzinfo=UTC), 0.0),
-    ("penumbral-lunar-eclipse", dt.datetime(2020, 11, 30, 9, 42, 48, tzinfo=UTC), 0.0),
+    # Known to the minute only (09:42 UT): the minute's middle, within the same 60 s limit.
+    ("penumbral-lunar-eclipse", dt.datetime(2020, 11, 30, 9, 42, 30, tzinfo=UTC), 0.0),
     ("total-solar-eclipse", dt.datetime(2020, 12, 14, 16, 14, 39, tzinfo=UTC), 69.5),
 ]
 
