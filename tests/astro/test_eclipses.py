@@ -28,7 +28,10 @@ def test_2020_eclipses_match_espenak(eph, year2020):
     assert [e.kind for e in events] == [k for k, _, _ in CATALOGUE_2020]
     for e, (_, when, delta_t) in zip(events, CATALOGUE_2020):
         ut = when - dt.timedelta(seconds=delta_t)  # TD -> UT (0 when given in UT)
-        assert abs((eph.utc(e.jd) - ut).total_seconds()) < 60, (e.kind, eph.utc(e.jd), ut)
+        # 20 s for the instants known to the second (astrometric instead of apparent
+        # vectors would be ~40 s late), 60 s for the one known to the minute.
+        limit = 60 if ut.second == 30 else 20
+        assert abs((eph.utc(e.jd) - ut).total_seconds()) < limit, (e.kind, eph.utc(e.jd), ut)
     solar = [e for e in events if "solar" in e.kind]
     assert [round(e.extra["gamma"], 3) for e in solar] == [0.121, 0.294]  # Espenak: γ
 

@@ -71,3 +71,14 @@ def test_ics_parses_with_icalendar(eph, year2020):
     venus = [e for e in events if str(e["SUMMARY"]).startswith("金星: ")][0]
     assert venus.decoded("DTSTART") == dt.date(2020, 1, 1)
     assert cal.errors == [] if hasattr(cal, "errors") else True
+
+
+def test_ics_folding_and_escaping():
+    from kexue.astro.format import _fold, _ics_escape
+
+    line = "SUMMARY:" + "月球达月亮赤纬北点" * 5
+    parts = _fold(line)
+    assert len(parts) > 1 and all(len(p.encode()) <= 75 for p in parts)
+    assert parts[0] + "".join(p[1:] for p in parts[1:]) == line  # unfolds to the original
+    assert all(p.startswith(" ") for p in parts[1:])
+    assert _ics_escape("a,b;c\\d") == "a\\,b\\;c\\\\d"
