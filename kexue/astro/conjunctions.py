@@ -75,10 +75,11 @@ APPULSE_STEP = 1.0
 def moon_conjunctions(eph: Ephemeris, start: float, stop: float) -> list[Event]:
     """Moon–planet and Moon–Beehive conjunctions in right ascension (see module docstring)."""
     t = grid(start, stop, MOON_STEP)
-    moon_ra = eph.apparent("moon", t).ra
+    at_grid = eph.apparent_set(("moon", *MOON_OBJECTS), t)
+    moon_ra = at_grid["moon"].ra
     names, lo, hi, vlo, vhi = [], [], [], [], []
     for body in MOON_OBJECTS:
-        v = wrap180(moon_ra - eph.apparent(body, t).ra)
+        v = wrap180(moon_ra - at_grid[body].ra)
         for i in np.nonzero((v[:-1] < 0) & (v[1:] >= 0) & (v[1:] - v[:-1] < 90))[0]:
             names.append(body)
             lo.append(t[i])
@@ -115,10 +116,7 @@ def appulses(eph: Ephemeris, start: float, stop: float) -> list[Event]:
     step = APPULSE_STEP
     t = grid(start - step, stop + step, step)
     bodies = sorted({b for pair in _pairs() for b in pair})
-    pos = {}
-    for b in bodies:
-        p = eph.apparent(b, t)
-        pos[b] = (p.ra, p.dec)
+    pos = {b: (p.ra, p.dec) for b, p in eph.apparent_set(bodies, t).items()}
     first, second, lo, hi = [], [], [], []
     for a, b in _pairs():
         s = separation(pos[a], pos[b])

@@ -54,8 +54,7 @@ SHADOW_ENLARGEMENT = 1.02
 
 def solar_geometry(eph: Ephemeris, jd: np.ndarray) -> dict[str, np.ndarray]:
     """γ and the penumbra/umbra radii (Earth radii) of the Moon's shadow at times ``jd``."""
-    s = eph.apparent_km("sun", jd) / EARTH_RADIUS_KM
-    m = eph.apparent_km("moon", jd) / EARTH_RADIUS_KM
+    s, m = (v / EARTH_RADIUS_KM for v in eph.apparent_km(("sun", "moon"), jd))
     axis = m - s
     dist = np.sqrt((axis * axis).sum(0))
     u = axis / dist
@@ -89,8 +88,7 @@ def _solar_type(g: dict[str, float]) -> str | None:
 
 def lunar_geometry(eph: Ephemeris, jd: np.ndarray) -> dict[str, np.ndarray]:
     """Angular distance of the Moon from the shadow axis and the shadow radii, degrees."""
-    s = eph.apparent_km("sun", jd)
-    m = eph.apparent_km("moon", jd)
+    s, m = eph.apparent_km(("sun", "moon"), jd)
     ds = np.sqrt((s * s).sum(0))
     dm = np.sqrt((m * m).sum(0))
     cos_d = -(s * m).sum(0) / (ds * dm)

@@ -172,17 +172,25 @@ class Ephemeris:
 
     def apparent(self, name: str, jd_tt: np.ndarray) -> Position:
         """Apparent geocentric position of ``name`` at the TT Julian dates ``jd_tt``."""
+        return self.apparent_set((name,), jd_tt)[name]
+
+    def apparent_set(self, names: tuple[str, ...] | list[str],
+                     jd_tt: np.ndarray) -> dict[str, Position]:
+        """Apparent positions of several bodies at the same times, sharing the time scale,
+        nutation, the Earth's position and the frame rotations between them."""
         from skyfield import framelib
 
         t = self.time(jd_tt)
-        pos = self._earth.at(t).observe(self._target(name)).apparent()
-        gcrs = pos.position.au
-        equ = np.einsum("ijn,jn->in", framelib.true_equator_and_equinox_of_date.rotation_at(t),
-                        gcrs)
-        ecl = np.einsum("ijn,jn->in", framelib.ecliptic_frame.rotation_at(t), gcrs)
-        ra, dec, r = _spherical(equ)
-        lon, lat, _ = _spherical(ecl)
-        return Position(ra=ra, dec=dec, lon=lon, lat=lat, distance=r)
+        earth = self._earth.at(t)
+        r_equ = framelib.true_equator_and_equinox_of_date.rotation_at(t)
+        r_ecl = framelib.ecliptic_frame.rotation_at(t)
+        out = {}
+        for name in names:
+            gcrs = earth.observe(self._target(name)).apparent().position.au
+            ra, dec, r = _spherical(np.einsum("ijn,jn->in", r_equ, gcrs))
+            lon, lat, _ = _spherical(np.einsum("ijn,jn->in", r_ecl, gcrs))
+            out[name] = Position(ra=ra, dec=dec, lon=lon, lat=lat, distance=r)
+        return out
 
     def apparent_many(self, names: np.ndarray, jd_tt: np.ndarray) -> Position:
         """Apparent position of ``names[i]`` at ``jd_tt[i]``: one ephemeris call per distinct
@@ -203,10 +211,11 @@ class Ephemeris:
         t = self.ts.tt_jd(jd)
         return self._earth.at(t).observe(self._target(name)).position.km
 
-    def apparent_km(self, name: str, jd_tt: np.ndarray) -> np.ndarray:
-        """Geocentric apparent position vectors (GCRS axes) in km, shape (3, N)."""
-        t = self.time(jd_tt)
-        return self._earth.at(t).observe(self._target(name)).apparent().position.km
+    def apparent_km(self, names: tuple[str, ...], jd_tt: np.ndarray) -> list[np.ndarray]:
+        """Geocentric apparent position vectors (GCRS axes) in km, shape (3, N), of each of
+        ``names`` (the Earth's position shared)."""
+        earth = self._earth.at(self.time(jd_tt))
+        return [earth.observe(self._target(n)).apparent().position.km for n in names]
 
     def geometric_km(self, name: str, jd_tt: np.ndarray) -> np.ndarray:
         """Geometric geocentric position vectors (both bodies at the same instant, no light

@@ -38,7 +38,8 @@ PHASES = {0.0: "new-moon", 90.0: "first-quarter", 180.0: "full-moon", 270.0: "la
 
 def elongation_angle(eph: Ephemeris, jd: np.ndarray) -> np.ndarray:
     """Moon's apparent ecliptic longitude minus the Sun's, degrees in [0, 360)."""
-    return (eph.apparent("moon", jd).lon - eph.apparent("sun", jd).lon) % 360.0
+    p = eph.apparent_set(("moon", "sun"), jd)
+    return (p["moon"].lon - p["sun"].lon) % 360.0
 
 
 def phases(eph: Ephemeris, start: float, stop: float) -> list[Event]:

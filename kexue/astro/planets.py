@@ -59,7 +59,8 @@ def separation(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray
 
 def elongation(eph: Ephemeris, planet: str, jd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(angular distance from the Sun in degrees, signed longitude difference planet − Sun)."""
-    p, s = eph.apparent(planet, jd), eph.apparent("sun", jd)
+    both = eph.apparent_set((planet, "sun"), jd)
+    p, s = both[planet], both["sun"]
     return separation((p.ra, p.dec), (s.ra, s.dec)), wrap180(p.lon - s.lon)
 
 
@@ -101,7 +102,8 @@ def _outer(eph: Ephemeris, start: float, stop: float, offset: float, category: s
     out = []
     for planet in OUTER:
         def f(t, p=planet):
-            return wrap180(eph.apparent(p, t).lon - eph.apparent("sun", t).lon - offset)
+            both = eph.apparent_set((p, "sun"), t)
+            return wrap180(both[p].lon - both["sun"].lon - offset)
 
         for jd in roots(f, start, stop, OUTER_STEP)[0]:
             out.append(Event(float(jd), category, kind, (planet,)))
