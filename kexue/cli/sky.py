@@ -8,7 +8,8 @@ Usage:
 
 ``kexue sky 2020`` prints the whole year in the layout of kexue.fm/archives/7144 (Chinese,
 Beijing time); ``kexue sky now`` the coming 30 days (the blog's live 天象 page); with no
-argument, the current year. Dates are local dates in ``--tz``; ``--to`` is inclusive.
+argument, the current year. Dates are local dates in ``--tz``; ``--to`` is inclusive
+(``--from`` alone runs to the end of its year, ``--to`` alone from the start of its year).
 Everything is computed offline from JPL DE421 (1899-07-29 to 2053-10-09). Exit status: 0 on
 success, 2 on bad input (unknown category or time zone, a date outside DE421), 1 when the
 output cannot be written.
@@ -39,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a year (e.g. 2020) or 'now' (the coming 30 days); default: this year")
     p.add_argument("--from", dest="first", type=_date, help="first local date, YYYY-MM-DD")
     p.add_argument("--to", dest="last", type=_date, help="last local date (inclusive)")
-    p.add_argument("--only", help="comma-separated categories (see --list-categories)")
+    from kexue.astro.events import CATEGORIES
+
+    p.add_argument("--only", help="comma-separated categories: " + ", ".join(CATEGORIES))
     p.add_argument("--lang", default="zh", choices=["zh", "en"], help="text language")
     p.add_argument("--tz", default="Asia/Shanghai", help="IANA time zone (default Beijing)")
     p.add_argument("--format", default="text", choices=list(FORMATS), help="output format")
@@ -62,7 +65,7 @@ def _range(args, zone, today: dt.date) -> tuple[dt.date, dt.date, str]:
         year = int(when)
         return dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}"
     if args.first or args.last:
-        first = args.first or dt.date(today.year, 1, 1)
+        first = args.first or dt.date(args.last.year, 1, 1)
         last = args.last or dt.date(first.year, 12, 31)
         return first, last, ""
     return dt.date(today.year, 1, 1), dt.date(today.year, 12, 31), f"{today.year}"

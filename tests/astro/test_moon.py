@@ -52,3 +52,20 @@ def test_declination_extremes_match_meeus(year2020):
         assert minutes(e.jd, jde) < 10.0, (e, minutes(e.jd, jde))
         assert abs(abs(dec()) - e.value) < 0.01
         assert e.direction == ("N" if target == "northern" else "S")
+
+
+def test_another_year_phases_and_nodes_match_meeus(eph):
+    """2037 (a year in no list we hold): the same agreement as 2020."""
+    import datetime as dt
+
+    from kexue.astro.calendar import compute, parse_zone
+
+    events = compute(eph, dt.date(2037, 1, 1), dt.date(2037, 12, 31), parse_zone("UTC"),
+                     ["phases", "lunar-nodes"])
+    assert len(of(events, "phases")) >= 49 and len(of(events, "lunar-nodes")) >= 26
+    for e in events:
+        if e.category == "phases":
+            jde = nearest_meeus(Moon.moon_phase, e.jd, PHASE_TARGET[e.kind])
+        else:
+            jde = nearest_meeus(Moon.moon_passage_nodes, e.jd, e.kind.split("-")[0])
+        assert minutes(e.jd, jde) < 2.0, (e, minutes(e.jd, jde))

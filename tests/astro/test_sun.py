@@ -28,3 +28,20 @@ def test_earth_apsides_match_meeus(year2020):
         jde = nearest_meeus(Earth.perihelion_aphelion, e.jd, e.kind == "perihelion")
         assert minutes(e.jd, jde) < 10.0, (e.kind, minutes(e.jd, jde))
     assert round(apsides[0].value, 4) == 0.9832 and round(apsides[1].value, 4) == 1.0167
+
+
+def test_seasons_2037_and_1950():
+    """Years far from 2020 (DE421 covers 1899-2053)."""
+    import datetime as dt
+
+    from kexue.astro.calendar import compute, parse_zone
+    from kexue.astro.ephemeris import Ephemeris
+
+    eph = Ephemeris()
+    for year in (1950, 2037):
+        events = compute(eph, dt.date(year, 1, 1), dt.date(year, 12, 31), parse_zone("UTC"),
+                         ["seasons"])
+        assert [e.kind for e in events] == list(TARGET)
+        for e in events:
+            jde = Sun.get_equinox_solstice(year, TARGET[e.kind]).jde()
+            assert minutes(e.jd, jde) < 2.0, (year, e.kind, minutes(e.jd, jde))
