@@ -17,7 +17,7 @@ minute (``../shared/spec/text_and_data.md`` §8.3):
 * **Extreme declination** — local maximum (north) / minimum (south) of the Moon's apparent
   geocentric declination; the value is |declination| in degrees (``23.2° N``). Meeus ch. 52.
   The extremum is flat (the declination changes by ~0.01° in an hour around it), so its time is
-  ill-conditioned: SKYCAL's times differ from DE421's by up to about half an hour.
+  ill-conditioned: SKYCAL's 2020 times differ from these by up to 6 minutes.
 """
 
 from __future__ import annotations
