@@ -1,6 +1,7 @@
 # The two contract commands: `make demo` (main job) and `make test` (whole suite + lint).
 # Both create the virtual environment on first use. torch is installed first, pinned, so
-# pip never pulls a CUDA build.
+# pip never pulls a CUDA build. The base environment includes the `sky` extra (Skyfield and
+# the DE421 file) because `make demo` ends with this month's sky events.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ $(VENV)/.base: pyproject.toml setup.py kexue/data/shuffle/_core.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIN)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[sky]'
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base

@@ -10,6 +10,7 @@ Subpackages, one area each (see README "Where things live"):
 - ``kexue.text``        tokenizers, WoBERT words, word discovery and segmentation
 - ``kexue.data``        data tools (external-memory shuffle, ...)
 - ``kexue.recipes``     runnable end-to-end recipes on real data
+- ``kexue.astro``       the blog's yearly sky-event calendar from JPL DE421 (torch-free)
 - ``kexue.cli``         the ``kexue`` command line (``kexue demo``, ``kexue shuffle``, ...)
 """
 

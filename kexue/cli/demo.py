@@ -134,5 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {text} -> {tokenizer.decode(gen[0])!r} ids {gen[0]}")
     same = fast == slow
     print(f"KV-cached decoding == uncached decoding: {'yes' if same else 'NO'}")
+    # ---- kexue sky (issue 21): this month's celestial events, as the blog lists them ----
+    from kexue.cli.sky import demo_section
+
+    demo_section()
     print(f"done in {time.perf_counter() - start:.2f} s")
     return 0 if diff <= 1e-6 and same else 1
