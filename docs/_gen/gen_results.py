@@ -146,7 +146,10 @@ def format_value(value) -> str:
             return f"{_num(value['mean'])} ± {_num(value['std'])}{n}"
         if {"point", "low", "high"} <= value.keys():
             return f"{_num(value['point'])} [{_num(value['low'])}, {_num(value['high'])}]"
-        return ", ".join(f"{k} = {_num(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {format_value(v)}" if isinstance(v, dict) else f"{k} = {_num(v)}"
+                         for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
     return _num(value)
 
 
