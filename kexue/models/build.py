@@ -37,8 +37,8 @@ def init_weights(model: nn.Module, std: float = 0.02) -> None:
 
 
 def _find_config(checkpoint_path: str | Path) -> Path:
-    path = check_path(checkpoint_path)
-    tf = find_prefix(path)
+    tf = find_prefix(checkpoint_path)
+    path = Path(checkpoint_path) if tf is not None else check_path(checkpoint_path)
     if tf is not None:
         folder = tf.parent
     elif path.is_dir():
