@@ -3,8 +3,8 @@
 ``build_transformer_model(config_path, checkpoint_path, model="bert", application="encoder",
 **kwargs)`` is the entry point (HF-format directories and TensorFlow checkpoints);
 ``save_pretrained(model, dir)`` writes an HF-format directory; ``list_variables`` /
-``load_variable`` read TensorFlow checkpoints without TensorFlow; ``KVCache`` is the incremental-decoding cache of the model
-contract (docs/design.md).
+``load_variable`` read TensorFlow checkpoints without TensorFlow; ``KVCache`` is the
+incremental-decoding cache of the model contract (docs/design.md).
 """
 
 from kexue.models.bert import Bert

@@ -11,7 +11,7 @@ from torch import nn
 
 from kexue.models.config import load_config_dict
 from kexue.models.loading import _converted_shape, apply_key_map, vocab_transform
-from kexue.models.registry import FAMILIES, Family, get_family
+from kexue.models.registry import FAMILIES, Family, config_defaults, get_family
 from kexue.models.sources import TensorSource, check_path, open_checkpoint
 from kexue.models.tf_bundle import TFCheckpoint, find_prefix
 
@@ -109,6 +109,9 @@ def build_transformer_model(
             raise ValueError("give config_path, checkpoint_path, or both")
         config_path = _find_config(checkpoint_path)
     data = load_config_dict(config_path)
+    for key, value in config_defaults(model).items():
+        if key not in data and key not in kwargs:
+            data[key] = value
     model_type = data.get("model_type")
     archs = data.get("architectures") or []
     if model_type in ("roberta", "xlm-roberta") or any(str(a).startswith("Roberta") for a in archs):

@@ -184,7 +184,8 @@ class _Config:
 
     # ------------------------------------------------------------------ field checks
     def _fail(self, name: str, what: str) -> None:
-        raise ValueError(f"{self.FAMILY} config: {name} must be {what}, got {getattr(self, name)!r}")
+        value = getattr(self, name)
+        raise ValueError(f"{self.FAMILY} config: {name} must be {what}, got {value!r}")
 
     def _ints(self, *names: str, minimum: int = 1, optional: bool = False) -> None:
         for name in names:
@@ -454,6 +455,7 @@ class GPT2MLConfig(GPT2Config):
 
 
 _T5_ALIASES = {
+    "attention_head_size": "head_size",
     "d_model": "hidden_size",
     "d_kv": "head_size",
     "d_ff": "intermediate_size",
@@ -475,12 +477,15 @@ class T5Config(_Config):
 
     FAMILY: ClassVar[str] = "t5"
     ALIASES: ClassVar[dict[str, str]] = _T5_ALIASES
-    HF_NAMES: ClassVar[dict[str, str]] = {v: k for k, v in _T5_ALIASES.items()}
+    HF_NAMES: ClassVar[dict[str, str]] = {
+        v: k for k, v in _T5_ALIASES.items() if k != "attention_head_size"
+    }
     FIXED: ClassVar[dict[str, tuple[Any, ...]]] = {
         "is_encoder_decoder": (True,),
         "is_decoder": (False,),
         "dense_act_fn": ("gelu_new", "relu", "gelu", "silu"),
         "is_gated_act": (True, False),
+        "attention_scale": (False,),  # bert4keras T5 configs: T5 attention is unscaled
     }
 
     vocab_size: int
@@ -526,6 +531,23 @@ class T5Config(_Config):
             raise ValueError(f"t5 config: unsupported feed_forward_proj {self.feed_forward_proj!r}")
         if self.scale_decoder_outputs is None:
             self.scale_decoder_outputs = bool(self.tie_word_embeddings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **overrides: Any) -> _Config:
+        # bert4keras T5 configs (mT5, T5 PEGASUS): ``hidden_act: ["gelu", "linear"]`` is the
+        # gated-GELU feed-forward, ``"relu"`` the original one; ``is_dropout`` is metadata
+        data = dict(data)
+        act = data.pop("hidden_act", None)
+        if act is not None:
+            acts = [act] if isinstance(act, str) else list(act)
+            if acts in (["gelu", "linear"], ["relu", "linear"]):
+                data.setdefault("feed_forward_proj", f"gated-{acts[0]}")
+            elif acts == ["relu"]:
+                data.setdefault("feed_forward_proj", "relu")
+            else:
+                raise ValueError(f"t5 config: unsupported hidden_act {act!r}")
+        data.pop("is_dropout", None)
+        return super().from_dict(data, **overrides)
 
     @property
     def gated(self) -> bool:

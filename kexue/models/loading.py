@@ -180,6 +180,12 @@ _SIGNATURES: list[tuple[str, str]] = [
     (r"(^|\.)relative_positions_encoding\.", "nezha"),
     (r"^nezha\.", "nezha"),
     (r"(^|\.)embeddings\.position_embeddings\.weight$", "bert"),
+    # TensorFlow releases' names
+    (r"^model/h\d+/attn/c_attn/w$", "gpt2"),
+    (r"/SelfAttention/q$", "t5"),
+    (r"^newslm/", "gpt2_ml"),
+    (r"/embeddings/position_embeddings$", "bert"),
+    (r"/encoder/layer_\d+/attention/self/query/kernel$", "nezha"),
 ]
 
 

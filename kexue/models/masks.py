@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["padding_mask", "to_bias", "key_padding", "causal", "decoder_bias", "unilm", "unilm_index"]
+__all__ = [
+    "padding_mask", "to_bias", "key_padding", "causal", "decoder_bias", "unilm", "unilm_index"
+]
 
 
 def padding_mask(token_ids: torch.Tensor, pad_id: int) -> torch.Tensor | None:

@@ -32,7 +32,9 @@ from kexue.models.gpt2_ml import GPT2ML
 from kexue.models.loading import KeyMap, Transform
 from kexue.models.t5 import T5
 
-__all__ = ["Family", "FAMILIES", "register", "get_family", "family_of", "KeyMapFn"]
+__all__ = [
+    "Family", "FAMILIES", "register", "get_family", "family_of", "config_defaults", "KeyMapFn"
+]
 
 KeyMapFn = Callable[[nn.Module, "list[str] | None", "Transform | None"], KeyMap]
 
@@ -65,14 +67,23 @@ class Family:
 
 FAMILIES: dict[str, Family] = {}
 _ALIASES: dict[str, str] = {}
+_ALIAS_DEFAULTS: dict[str, dict[str, Any]] = {}
 
 
-def register(family: Family, *aliases: str) -> Family:
-    """Add ``family`` (and alternative ``model=`` names for it)."""
+def register(family: Family, *aliases: str | tuple[str, dict[str, Any]]) -> Family:
+    """Add ``family`` and alternative ``model=`` names for it; an alias given as
+    ``(name, defaults)`` fills config fields its releases' configs leave out."""
     FAMILIES[family.name] = family
     for alias in aliases:
-        _ALIASES[alias] = family.name
+        name, defaults = alias if isinstance(alias, tuple) else (alias, {})
+        _ALIASES[name] = family.name
+        _ALIAS_DEFAULTS[name] = defaults
     return family
+
+
+def config_defaults(name: str) -> dict[str, Any]:
+    """Config fields implied by the ``model=`` name (e.g. ``mt5.1.1``: an untied LM head)."""
+    return dict(_ALIAS_DEFAULTS.get(name, {}))
 
 
 def known_names() -> list[str]:
@@ -165,8 +176,8 @@ register(
         options={"with_lm": True},
         layer_fields=("num_hidden_layers", "num_decoder_layers"),
     ),
-    "t5.1.1",
-    "mt5",
-    "mt5.1.1",
-    "t5_pegasus",
+    ("t5.1.1", {"tie_word_embeddings": False}),
+    ("mt5", {"tie_word_embeddings": False}),
+    ("mt5.1.1", {"tie_word_embeddings": False}),
+    ("t5_pegasus", {"tie_word_embeddings": False}),
 )
