@@ -50,6 +50,8 @@ class Family:
         model_types: ``model_type`` values its ``config.json`` may carry (the first is written).
         key_maps: checkpoint format -> key-map function ``(model, keys, vocab) -> KeyMap``.
         options: extra build options besides the config's own option fields.
+        heads: the build options that add every head (``kexue convert`` keeps the heads a
+            checkpoint has).
         architectures: ``(model) -> list of transformers class names`` written to config.json.
         layer_fields: config fields counting repeated layers (for the size check before
             allocating).
@@ -62,6 +64,7 @@ class Family:
     key_maps: dict[str, KeyMapFn]
     architectures: Callable[[nn.Module], list[str]]
     options: dict[str, Any] = field(default_factory=dict)
+    heads: dict[str, Any] = field(default_factory=dict)
     layer_fields: tuple[str, ...] = ("num_hidden_layers",)
 
 
@@ -138,21 +141,24 @@ def _t5_build(config, application: str, options: dict[str, Any]) -> nn.Module:
 
 
 _BERT_MAPS = {"hf": keymaps.bert_key_map, "tf": tf_keymaps.bert_tf_key_map}
+_BERT_HEADS = {"with_pool": True, "with_nsp": True, "with_mlm": True}
 
 register(
-    Family("bert", BertConfig, _bert_build, ("bert",), _BERT_MAPS, _bert_archs("Bert")),
+    Family("bert", BertConfig, _bert_build, ("bert",), _BERT_MAPS, _bert_archs("Bert"),
+           heads=_BERT_HEADS),
     "roberta",
     "wobert",
 )
 register(
     Family(
         "roformer", RoFormerConfig, _bert_build, ("roformer",), _BERT_MAPS,
-        _bert_archs("RoFormer"),
+        _bert_archs("RoFormer"), heads=_BERT_HEADS,
     ),
     "roformer_sim",
 )
 register(
-    Family("nezha", NezhaConfig, _bert_build, ("nezha",), _BERT_MAPS, _bert_archs("Nezha")),
+    Family("nezha", NezhaConfig, _bert_build, ("nezha",), _BERT_MAPS, _bert_archs("Nezha"),
+           heads=_BERT_HEADS),
 )
 register(
     Family(
@@ -174,6 +180,7 @@ register(
         {"hf": keymaps.t5_key_map, "tf": tf_keymaps.t5_tf_key_map},
         lambda m: ["T5ForConditionalGeneration" if m.lm_head is not None else "T5Model"],
         options={"with_lm": True},
+        heads={"with_lm": True},
         layer_fields=("num_hidden_layers", "num_decoder_layers"),
     ),
     ("t5.1.1", {"tie_word_embeddings": False}),

@@ -32,9 +32,8 @@ def bert_dir(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("bert")
     torch.manual_seed(0)
-    transformers.BertModel(transformers.BertConfig(**TINY), add_pooling_layer=False).save_pretrained(
-        path
-    )
+    config = transformers.BertConfig(**TINY)
+    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(path)
     return path
 
 
