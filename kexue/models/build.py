@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from kexue.models.config import load_config_dict
 from kexue.models.loading import _converted_shape, apply_key_map, vocab_transform
@@ -34,6 +35,27 @@ def init_weights(model: nn.Module, std: float = 0.02) -> None:
                 module.weight.normal_(0.0, std)
                 if getattr(module, "bias", None) is not None:
                     module.bias.zero_()
+
+
+class _SkipInit(TorchFunctionMode):
+    """Random initialisers do nothing on ``meta`` tensors (whose values do not exist anyway);
+    without this, the first ``normal_`` on ``meta`` imports torch's reference kernels (seconds)."""
+
+    SKIP = frozenset({"normal_", "uniform_", "zero_", "fill_", "ones_", "zeros_", "copy_"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in self.SKIP:
+            target = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            if getattr(target, "is_meta", False):
+                return target
+        return func(*args, **kwargs)
+
+
+def meta_build(family: Family, config, application: str, options: dict[str, Any]) -> nn.Module:
+    """``family.build`` on the ``meta`` device: shapes and names, no memory, no init."""
+    with torch.device("meta"), _SkipInit():
+        return family.build(config, application, options)
 
 
 def _find_config(checkpoint_path: str | Path) -> Path:
@@ -177,8 +199,7 @@ def precheck(
 
     def probe(**layers: int) -> nn.Module:
         small = dataclasses.replace(config, **{**{f: 1 for f in family.layer_fields}, **layers})
-        with torch.device("meta"):
-            return family.build(small, application, options)
+        return meta_build(family, small, application, options)
 
     one = probe()
     km = key_map_fn(one, keys, vocab)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from kexue.io.atomic import atomic_directory
-from kexue.models.build import _find_config, precheck
+from kexue.models.build import _find_config, meta_build, precheck
 from kexue.models.config import load_config_dict
 from kexue.models.loading import check_dtype, check_key_map
 from kexue.models.registry import Family, config_defaults, get_family
@@ -43,8 +43,7 @@ def _with(family: Family, config, options: dict[str, Any], heads: dict[str, Any]
 
 
 def _meta(family: Family, config, options: dict[str, Any]):
-    with torch.device("meta"):
-        return family.build(config, "encoder" if family.name != "gpt2" else "lm", options)
+    return meta_build(family, config, "encoder" if family.name != "gpt2" else "lm", options)
 
 
 def _plan_model(family: Family, config, source: TensorSource, fmt: str):

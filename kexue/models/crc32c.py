@@ -113,7 +113,18 @@ def _fast():
         import google_crc32c  # type: ignore[import-not-found]
 
         if google_crc32c.implementation == "c":
-            return google_crc32c.value
+            extend = google_crc32c.extend
+
+            def value(data) -> int:  # bytes-only API: feed bounded copies of a buffer
+                if isinstance(data, bytes):
+                    return extend(0, data)
+                view = memoryview(data).cast("B")
+                crc = 0
+                for start in range(0, view.nbytes, _SEGMENT):
+                    crc = extend(crc, bytes(view[start : start + _SEGMENT]))
+                return crc
+
+            return value
     except ImportError:
         pass
     try:
@@ -130,7 +141,7 @@ _FAST = _fast()
 def crc32c(data: bytes | bytearray | memoryview | np.ndarray, *, pure: bool = False) -> int:
     """The CRC-32C of ``data`` (``pure=True`` forces the NumPy implementation)."""
     if _FAST is not None and not pure:
-        return int(_FAST(bytes(data) if isinstance(data, np.ndarray) else data))
+        return int(_FAST(data))
     buf = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
     if buf.size < 4 * _LANES:
         return _crc_small(buf.tobytes())
