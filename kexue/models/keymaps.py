@@ -267,13 +267,12 @@ def t5_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
                 r[f"{d}ffn.fc1.weight"] = Rule(f"{s}{f}.DenseReluDense.wi.weight")
             r[f"{d}ffn.fc2.weight"] = Rule(f"{s}{f}.DenseReluDense.wo.weight")
             r[f"{d}ffn_norm.weight"] = Rule(f"{s}{f}.layer_norm.weight")
-    if c.tie_word_embeddings:
-        # absent ``tie_word_embeddings`` means tied (transformers' default); a tied head is the
-        # shared embedding, and a stored copy must equal it
-        r["lm_head.weight"] = Rule("shared.weight", vocab)
-        if "lm_head.weight" in keys:
-            km.verify["lm_head.weight"] = _TiedTo("shared.weight")
-    elif "lm_head.weight" in keys or saving:
+    # A stored head wins (untied T5.1.1 / mT5, and the tied copy transformers 4 writes into
+    # .bin files); without one, a tied model's head is the shared embedding. An absent
+    # ``tie_word_embeddings`` means tied, as in transformers. kexue writes the head it has.
+    if "lm_head.weight" in keys or saving:
         r["lm_head.weight"] = Rule("lm_head.weight", vocab)
         km.unused["lm_head.weight"] = "LM head not built (with_lm=False)"
+    elif c.tie_word_embeddings:
+        r["lm_head.weight"] = Rule("shared.weight", vocab)
     return km

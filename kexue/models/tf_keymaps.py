@@ -179,9 +179,9 @@ def t5_tf_key_map(model, keys: list[str] | None, vocab: Transform | None) -> Key
                 r[f"{d}ffn.fc1.weight"] = Rule(ff + "DenseReluDense/wi/kernel", ops=T)
             r[f"{d}ffn.fc2.weight"] = Rule(ff + "DenseReluDense/wo/kernel", ops=T)
             r[f"{d}ffn_norm.weight"] = Rule(ff + "layer_norm/scale")
-    if c.tie_word_embeddings:
-        r["lm_head.weight"] = Rule("shared/embedding", vocab)
-    else:
+    if "decoder/logits/kernel" in keys or not c.tie_word_embeddings:
         r["lm_head.weight"] = Rule("decoder/logits/kernel", vocab, ops=T)
         km.unused["decoder/logits/kernel"] = "LM head not built (with_lm=False)"
+    else:
+        r["lm_head.weight"] = Rule("shared/embedding", vocab)
     return km

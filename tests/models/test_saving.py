@@ -202,6 +202,14 @@ def test_tied_t5_config_without_the_key_loads_tied(tmp_path):
     with torch.no_grad():
         ref = hf(input_ids=ids, decoder_input_ids=ids[:, :4]).logits
         assert max_diff(m(ids, ids[:, :4]), ref) < 1e-5
+    # transformers 4's pytorch_model.bin of a tied T5 also stores the head (a copy)
+    state = {k: v.clone() for k, v in hf.state_dict().items()}
+    state["lm_head.weight"] = state["shared.weight"].clone()
+    (tmp_path / "model.safetensors").unlink()
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    m = build_transformer_model(checkpoint_path=tmp_path, model="t5")
+    with torch.no_grad():
+        assert max_diff(m(ids, ids[:, :4]), ref) < 1e-5
 
 
 def test_conditional_layer_norm_projection_has_no_bias():
