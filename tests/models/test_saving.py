@@ -30,24 +30,27 @@ T5 = dict(
 
 # (family, config, build options, the application)
 CASES = {
-    "bert-encoder": ("bert", BERT, {}, "encoder"),
-    "bert-heads": ("bert", BERT, dict(with_pool=True, with_nsp=True, with_mlm=True), "encoder"),
-    "bert-lm": ("bert", BERT, {}, "lm"),
-    "bert-unilm": ("bert", BERT, {}, "unilm"),
-    "bert-realformer": ("bert", BERT, dict(residual_attention_scores=True), "encoder"),
-    "bert-cln": (
-        "bert", BERT,
-        dict(layer_norm_cond_size=5, layer_norm_cond_hidden_size=6, with_mlm=True), "encoder",
-    ),
-    "roformer-sim": ("roformer", BERT, dict(with_pool="linear", with_mlm=True), "encoder"),
-    "roformer-unilm": ("roformer", BERT, {}, "unilm"),
-    "nezha": ("nezha", {**BERT, "max_relative_position": 8}, dict(with_mlm=True), "encoder"),
     "gpt2": ("gpt2", GPT, {}, "lm"),
+    "gpt2-encoder": ("gpt2", GPT, {}, "encoder"),
     "gpt2_ml": ("gpt2_ml", GPT, {}, "lm"),
     "t5-untied": ("t5", {**T5, "tie_word_embeddings": False}, {}, "encoder"),
     "t5-tied": ("t5", {**T5, "feed_forward_proj": "relu", "tie_word_embeddings": True}, {},
                 "encoder"),
+    "roformer-sim": ("roformer", BERT, dict(with_pool="linear", with_mlm=True), "encoder"),
 }
+_BERT_CONFIGS = {"bert": BERT, "roformer": BERT, "nezha": {**BERT, "max_relative_position": 8}}
+_VARIANTS = {
+    "encoder": ({}, "encoder"),
+    "heads": (dict(with_pool=True, with_nsp=True, with_mlm=True), "encoder"),
+    "lm": ({}, "lm"),
+    "unilm": ({}, "unilm"),
+    "realformer": (dict(residual_attention_scores=True, with_mlm=True), "encoder"),
+    "cln": (dict(layer_norm_cond_size=5, layer_norm_cond_hidden_size=6, with_mlm=True),
+            "encoder"),
+}
+for _family, _config in _BERT_CONFIGS.items():
+    for _variant, (_options, _application) in _VARIANTS.items():
+        CASES[f"{_family}-{_variant}"] = (_family, _config, _options, _application)
 
 
 def _build(case, **extra):
@@ -93,15 +96,21 @@ def test_save_load_is_bit_identical(case, tmp_path):
     assert max_diff(_run(m, case, ids, mask), _run(back, case, ids, mask)) == 0.0
 
 
-def test_keep_tokens_round_trip(tmp_path):
-    m = _build("bert-heads")
+@pytest.mark.parametrize("case", ["bert-heads", "roformer-heads", "nezha-heads", "gpt2",
+                                  "gpt2_ml", "t5-untied"])
+def test_keep_tokens_round_trip(tmp_path, case):
+    family, _config, options, application = CASES[case]
+    options = {k: v for k, v in options.items() if k == "with_mlm"}
+    m = _build(case)
     save_pretrained(m, tmp_path / "full")
     keep = [0, 1, 2, 3, 7, 9, 11, 30]
     small = build_transformer_model(checkpoint_path=tmp_path / "full", keep_tokens=keep,
-                                    with_mlm=True)
+                                    model=family, application=application, **options)
+    assert small.vocab_size == 8
     save_pretrained(small, tmp_path / "small")
     assert json.loads((tmp_path / "small" / "config.json").read_text())["vocab_size"] == 8
-    back = build_transformer_model(checkpoint_path=tmp_path / "small", with_mlm=True)
+    back = build_transformer_model(checkpoint_path=tmp_path / "small", model=family,
+                                   application=application, **options)
     for k, v in small.state_dict().items():
         assert torch.equal(v, back.state_dict()[k]), k
 
@@ -167,7 +176,7 @@ def test_transformers_reads_the_saved_directory(case, tmp_path):
 
 
 def test_padded_batch_without_mask_equals_explicit_mask():
-    for case in ("bert-heads", "roformer-sim", "nezha", "t5-untied"):
+    for case in ("bert-heads", "roformer-sim", "nezha-heads", "t5-untied"):
         m = _build(case)
         ids, mask = padded_batch(40, [7, 4, 2], pad=0)
         with torch.no_grad():
