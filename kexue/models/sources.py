@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,9 +133,8 @@ class TorchSource(DictSource):
         except Exception as exc:  # torch raises many types for damaged or hostile pickles
             text = str(exc)
             if "Weights only load failed" in text or "Unsupported global" in text:
-                detail = next(
-                    (ln.strip() for ln in text.splitlines() if "Unsupported" in ln), ""
-                )
+                found = re.search(r"GLOBAL ([\w.]+)", text)
+                detail = f"it references {found.group(1)}" if found else ""
                 raise ValueError(
                     f"refused to load {path}: the pickle holds objects other than tensors "
                     f"and was blocked for safety ({detail or 'unsupported global'}); kexue loads "
