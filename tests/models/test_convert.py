@@ -67,3 +67,14 @@ def test_half_output_and_existing_destination(tmp_path):
         convert_checkpoint(FIXTURES / "roformer", out, model="roformer")
     convert_checkpoint(FIXTURES / "roformer", out, model="roformer", overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_converting_an_hf_directory_again_changes_nothing(tmp_path):
+    first = convert_checkpoint(FIXTURES / "mt5", tmp_path / "a", model="mt5.1.1")
+    second = convert_checkpoint(first, tmp_path / "b", model="mt5.1.1")
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
+    assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((first / "config.json").read_text()) == json.loads(
+        (second / "config.json").read_text())
