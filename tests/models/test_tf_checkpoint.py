@@ -361,3 +361,30 @@ def test_tf_mt5_with_bert4keras_config_equals_transformers(tmp_path):
         ours = m(ids, dec, attention_mask=mask)
         ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
     assert max_diff(ours, ref) < 1e-5
+
+
+def test_t5_pegasus_end_to_end_from_a_tf_checkpoint():
+    """Tokenizer -> TF checkpoint -> greedy decoding, the way a T5 PEGASUS user runs it."""
+    pytest.importorskip("jieba")
+    from kexue.decoding import AutoRegressiveDecoder
+    from kexue.text.t5_pegasus import t5_pegasus_tokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "科学", "空间", "科", "学", "空",
+             "间", "是", "博", "客", "博客", "苏", "剑", "林", "的", "。", "文", "章", "写", "好"]
+    tok = t5_pegasus_tokenizer({t: i for i, t in enumerate(vocab)})
+    model = build_transformer_model(checkpoint_path=FIXTURES / "mt5", model="t5_pegasus")
+    rows = [tok.encode("科学空间是苏剑林的博客。")[0], tok.encode("写文章")[0]]
+    decoder = AutoRegressiveDecoder(model, end_id=tok.token_to_id("[SEP]"),
+                                    start_id=tok.token_to_id("[CLS]"), pad_id=0)
+    with torch.no_grad():
+        out = decoder.greedy(rows, max_new_tokens=5, min_new_tokens=5).tolist()
+    assert [len(o[0]) for o in out] == [5, 5]
+    # the same first step by hand: encoder with padding masked automatically, one decoder step
+    ids = torch.zeros(2, max(map(len, rows)), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+    with torch.no_grad():
+        logits = model(ids, torch.full((2, 1), 2))[:, 0]
+    logits[:, 3] = -torch.inf  # min_new_tokens keeps [SEP] out of the first steps
+    assert logits.argmax(-1).tolist() == [o[0][0] for o in out]
+    assert isinstance(tok.decode(out[0][0]), str)
