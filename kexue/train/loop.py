@@ -309,7 +309,7 @@ class Trainer:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        values = torch.stack([p[3].float() for p in pending])
+        values = torch.stack([p[3] for p in pending])
         if self._ddp:
             values = distributed.all_reduce_sum(values) / self.world_size
         rows = values.tolist()
@@ -455,8 +455,8 @@ class Trainer:
         index = self.step
         self.step += 1
         loss = step_loss / micro
-        record = (loss.float().reshape(1) if grad_norm is None
-                  else torch.stack([loss.float(), grad_norm.float()]))
+        record = (loss.double().reshape(1) if grad_norm is None  # float64 holds any loss
+                  else torch.stack([loss.double(), grad_norm.double()]))
         self._pending.append((self.step, self.epoch, lr, record.detach()))
         logs = {"loss": loss, "examples": examples}
         self.callbacks.call("on_batch_end", self, index, logs)
