@@ -70,13 +70,18 @@ class _HashingWriter(io.RawIOBase):
         self.f = f
         self.sha = hashlib.sha256()
         self.n = 0
+        self.error: OSError | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, b: Any) -> int:
         view = memoryview(b)
-        self.f.write(view)
+        try:
+            self.f.write(view)
+        except OSError as e:  # torch.save hides it behind a RuntimeError: keep it
+            self.error = e
+            raise
         self.sha.update(view)
         self.n += view.nbytes
         return view.nbytes
@@ -88,7 +93,12 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
     with atomic_write(path, "wb") as f:
         f.write(MAGIC)
         w = _HashingWriter(f)
-        torch.save(dict(state), w)
+        try:
+            torch.save(dict(state), w)
+        except Exception:
+            if w.error is not None:  # the real cause (a full disk), named by atomic_write
+                raise w.error from None
+            raise
         f.write(_FOOTER.pack(w.n, w.sha.digest()))
         f.write(END)
 
