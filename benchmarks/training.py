@@ -5,7 +5,9 @@
    classifier of examples/sentiment.py, 2 layers x 64), the same data (the first
    ``--examples`` sentiment training sentences, char vocab, maxlen 64), batch 32, AdamW, one
    thread. Runs alternate between the loops; each cell is the median of ``--repeats`` runs of
-   ``--steps`` optimizer steps (whole calls timed, set-up included). fit runs with
+   ``--steps`` optimizer steps (whole calls timed, set-up included). Times are this process's
+   CPU seconds (``time.process_time``; one thread, no loader workers), because wall-clock time
+   on the shared machine varied by more than the differences measured. fit runs with
    ``progress=False``, and again with its default tqdm bar.
 2. Padding: tokens computed (batch x longest) vs real tokens over one epoch of the full
    sentiment training split, plain shuffled batches vs ``LengthBucketSampler`` (window 100).
@@ -66,15 +68,15 @@ def loss_fn(m: nn.Module, batch: dict) -> torch.Tensor:
 
 def run_fit(data, vocab, steps, progress=False) -> float:
     model, opt = new_model(vocab)
-    t = time.perf_counter()
+    t = time.process_time()
     fit(model, loss_fn, data, optimizer=opt, batch_size=BATCH, steps=steps,
         collate_fn=PadCollate(), progress=progress)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def run_hand(data, vocab, steps) -> float:
     model, opt = new_model(vocab)
-    t = time.perf_counter()
+    t = time.process_time()
     loader = torch.utils.data.DataLoader(
         data, batch_sampler=ShuffledBatchSampler(len(data), BATCH), collate_fn=PadCollate())
     losses, done = [], 0
@@ -89,7 +91,7 @@ def run_hand(data, vocab, steps) -> float:
             if done == steps:
                 break
     torch.stack(losses).tolist()
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 class HFWrapper(nn.Module):
@@ -112,11 +114,11 @@ def run_trainer(data, vocab, steps) -> float:
                                  max_steps=steps, logging_steps=50, save_strategy="no",
                                  report_to=[], disable_tqdm=True, use_cpu=True,
                                  dataloader_num_workers=0, remove_unused_columns=False)
-        t = time.perf_counter()
+        t = time.process_time()
         trainer = Trainer(model=HFWrapper(model), args=args, train_dataset=data,
                           data_collator=PadCollate(), optimizers=(opt, sched))
         trainer.train()
-        return time.perf_counter() - t
+        return time.process_time() - t
 
 
 def padding_table(maxlen: int) -> dict:
@@ -154,7 +156,7 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in runs.items()}
     print(f"\n{args.steps} steps of batch {BATCH}, RoFormer 2x64 classifier, maxlen 64, "
           f"{args.threads} thread(s), median of {args.repeats}\n")
-    print("| loop | s per run | steps/s | vs hand-written | fit vs it |")
+    print("| loop | CPU s per run | steps per CPU s | vs hand-written | fit vs it |")
     print("|---|---:|---:|---:|---:|")
     for k, v in med.items():
         print(f"| {k} | {v:.2f} | {args.steps / v:.1f} | {v / med['hand'] - 1:+.1%} | "
@@ -177,8 +179,8 @@ def main() -> int:
                   "command": "python benchmarks/training.py --record", "commit": commit,
                   "date": datetime.date.today().isoformat(), "machine": "2-core CPU"}
         note = (f"{args.steps} steps, batch {BATCH}, RoFormer 2x64 classifier, maxlen 64, "
-                f"{args.threads} thread, median of {args.repeats} alternated runs on the shared "
-                f"machine")
+                f"{args.threads} thread, CPU time (process_time), median of {args.repeats} "
+                f"alternated runs on the shared machine")
         recs = [
             {"claim": "fit overhead vs a hand-written loop (time per run, progress bar off)",
              "value": round(100 * (med["fit"] / med["hand"] - 1), 2), "unit": "%",
