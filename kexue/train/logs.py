@@ -144,9 +144,11 @@ class LearningCurves(Callback):
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the loss, the lr, the latest metrics and examples per
     second (rank 0). The loss shown is refreshed when the trainer syncs its losses
-    (``log_every`` steps), so the bar adds no device syncs."""
+    (``log_every`` steps), so the bar adds no device syncs. ``tqdm_kwargs`` go to ``tqdm``
+    (default ``mininterval=1.0``: redrawing costs more than a small model's step)."""
 
     def __init__(self, **tqdm_kwargs: Any) -> None:
+        tqdm_kwargs.setdefault("mininterval", 1.0)  # redraw at most once a second
         self.tqdm_kwargs = tqdm_kwargs
         self.bar: Any = None
         self._seen = 0

@@ -463,7 +463,8 @@ class Trainer:
         if self.step % self.log_every == 0:
             self.flush_losses()
 
-    def _run_epoch(self) -> None:
+    def _run_epoch(self) -> bool:
+        """Train until the data of this epoch is used up (True) or a stop (False)."""
         k = self.grad_accum
         n = self.batches_per_epoch
         micro = 0
@@ -475,6 +476,12 @@ class Trainer:
             for _ in range(self.batch_in_epoch):  # a loader that cannot seek: skip batches
                 next(iterator, None)
         self._data_restored = False
+        if self._rng_to_restore is not None:
+            # Restored last, after the loader's iterator exists: creating one may draw from the
+            # global RNG (a user DataLoader without a generator), as it did in the original run
+            # before the checkpointed state.
+            set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
         for batch in iterator:
             if micro == 0:
                 self.callbacks.call("on_batch_begin", self, self.step)
@@ -500,7 +507,7 @@ class Trainer:
                 self._optimizer_step(step_loss, micro, examples)
                 micro, examples = 0, 0
                 if self._should_stop():
-                    return
+                    return last
                 if (self.checkpoint_every is not None and self.step % self.checkpoint_every == 0
                         and not last):
                     self.save_checkpoint()
@@ -508,6 +515,7 @@ class Trainer:
             self._optimizer_step(step_loss, micro, examples)
         if step_loss is None and n is None and not self._resumed_at_end:
             raise ValueError("the data gave no batch this epoch: is it empty?")
+        return True
 
     def _should_stop(self) -> bool:
         return self.stop_training or (self.max_steps is not None and self.step >= self.max_steps)
@@ -531,21 +539,18 @@ class Trainer:
                              "with drop_last)?")
         self.train_model.train()
         self.callbacks.call("on_train_begin", self)
-        if self._rng_to_restore is not None:  # last, so nothing consumes random numbers after
-            set_rng_state(self._rng_to_restore)
-            self._rng_to_restore = None
         while not self._done():
             self._set_position(self.epoch, self.batch_in_epoch)
             self.callbacks.call("on_epoch_begin", self, self.epoch)
-            self._run_epoch()
+            completed = self._run_epoch()
             self.flush_losses()
-            if self.batches_per_epoch is not None and self.batch_in_epoch < \
-                    self.batches_per_epoch and not self._should_stop():
+            if completed and self.batches_per_epoch is not None and \
+                    self.batch_in_epoch < self.batches_per_epoch:
                 raise RuntimeError(f"the data loader ended after {self.batch_in_epoch} of "
                                    f"{self.batches_per_epoch} batches")
             logs: dict[str, Any] = {}
             self.callbacks.call("on_epoch_end", self, self.epoch, logs)
-            if self.batches_per_epoch is None or self.batch_in_epoch >= self.batches_per_epoch:
+            if completed:
                 self.epoch += 1
                 self.batch_in_epoch = 0
             self.save_checkpoint()

@@ -173,3 +173,51 @@ def test_compile_matches_eager():
     b = [r["loss"] for r in compiled.history]
     torch.testing.assert_close(torch.tensor(b), torch.tensor(a), rtol=1e-5, atol=1e-6)
     assert a[0] != a[-1]
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    """An iterable dataset that reports and restores its position."""
+
+    def __init__(self, data):
+        self.data, self.epoch, self.pos = data, 0, 0
+
+    def set_epoch(self, epoch):
+        self.epoch, self.pos = epoch, 0
+
+    def __iter__(self):
+        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(
+            self.epoch)).tolist()
+        while self.pos < len(self.data):
+            self.pos += 1
+            yield self.data[order[self.pos - 1]]
+
+    def state_dict(self):
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state):
+        self.epoch, self.pos = state["epoch"], state["pos"]
+
+
+def _stop_and_resume(make_data, tmp_path, **kw):
+    def run(steps, ckpt, resume):
+        torch.manual_seed(0)
+        model = tiny_model()
+        fit(model, loss_fn, make_data(), optimizer=torch.optim.Adam(model.parameters(), 1e-2),
+            steps=steps, checkpoint_dir=ckpt, resume=resume, progress=False, **kw)
+        return model
+
+    straight = run(13, None, False)
+    run(5, tmp_path, False)  # stops mid-epoch (8 batches an epoch), checkpoint at step 5
+    resumed = run(13, tmp_path, True)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_iterable_dataset_with_state_resumes_exactly(tmp_path):
+    _stop_and_resume(lambda: _Stream(tiny_data(64)), tmp_path, batch_size=8)
+
+
+def test_user_dataloader_with_epoch_order_resumes_exactly(tmp_path):
+    def loader():
+        return torch.utils.data.DataLoader(tiny_data(64), batch_size=8, shuffle=False)
+    _stop_and_resume(loader, tmp_path)
