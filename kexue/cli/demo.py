@@ -32,29 +32,6 @@ def _encode(texts: tuple[str, ...], tokenizer):
     return ids, mask, rows
 
 
-def _save_hf_checkpoint(model, config: dict, path: Path) -> None:
-    """Write ``model`` (a kexue BERT) as an HF-layout ``config.json`` + ``model.safetensors``,
-    by running the BERT key map backwards (every BERT rule is a plain rename)."""
-    from safetensors.torch import save_file
-
-    from kexue.models.keymaps import bert_key_map
-
-    rules = bert_key_map(model, [], None).rules
-    state = model.state_dict()
-    tensors = {}
-    for name, value in state.items():
-        rule = rules[name]
-        if rule.transform is not None:
-            raise ValueError(f"{name} has a transform; this writer only renames")
-        tensors[rule.source] = value.detach().clone().contiguous()
-    save_file(tensors, str(path / "model.safetensors"))
-    (path / "config.json").write_text(
-        json.dumps(
-            {**config, "model_type": "bert", "architectures": ["BertForPreTraining"]}, indent=2
-        )
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kexue demo", description=__doc__)
     parser.add_argument("--seed", type=int, default=0, help="random seed of the weights")
@@ -91,17 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         vocab_path.write_text("".join(f"{tok}\n" for tok in vocab), encoding="utf-8")
         tokenizer = Tokenizer(str(vocab_path))
         ids, mask, rows = _encode(SENTENCES, tokenizer)
-        _save_hf_checkpoint(source, config, Path(tmp))
-        files = sorted(p.name for p in Path(tmp).iterdir())
-        print(f"saved a random checkpoint: {files}")
+        saved = source.save_pretrained(Path(tmp) / "bert", vocab=vocab_path)
+        files = sorted(p.name for p in saved.iterdir())
+        print(f"saved a random checkpoint (save_pretrained): {files}")
         model = build_transformer_model(
-            checkpoint_path=tmp, with_pool=True, with_nsp=True, with_mlm=True
+            checkpoint_path=saved, with_pool=True, with_nsp=True, with_mlm=True
         )
         print(
             "load report:\n  "
             + model.load_report.summary().replace(tmp, "<tmp>").replace("\n", "\n  ")
         )
-        seq2seq = build_transformer_model(checkpoint_path=tmp, application="unilm")
+        seq2seq = build_transformer_model(checkpoint_path=saved, application="unilm")
     with torch.no_grad():
         out = model(ids, attention_mask=mask)
         ref = source(ids, attention_mask=mask)

@@ -24,8 +24,8 @@ class LayerNorm(nn.Module):
     where ``W_g`` and ``W_b`` are bias-free dense layers initialised to **zero**, so at
     initialisation the layer is exactly the pretrained plain LayerNorm (the property the
     article relies on to keep the pretrained weights useful). With ``cond_hidden_size`` the
-    condition first goes through ``Dense(cond_hidden_size, cond_act)`` (not zero-initialised),
-    as in bert4keras's ``layer_norm_cond_hidden_size``.
+    condition first goes through a bias-free ``Dense(cond_hidden_size, cond_act)`` (not
+    zero-initialised), as in bert4keras's ``layer_norm_cond_hidden_size``.
 
     Args:
         hidden_size: size of the normalised last dimension.
@@ -57,7 +57,8 @@ class LayerNorm(nn.Module):
             self.cond_proj: nn.Linear | None = None
             self._cond_act = get_activation(cond_act)
             if cond_hidden_size is not None:
-                self.cond_proj = nn.Linear(cond_size, cond_hidden_size)
+                # bias-free, as bert4keras's ``hidden_dense`` (use_bias=False)
+                self.cond_proj = nn.Linear(cond_size, cond_hidden_size, bias=False)
                 in_size = cond_hidden_size
             self.cond_scale = nn.Linear(in_size, hidden_size, bias=False)
             self.cond_offset = nn.Linear(in_size, hidden_size, bias=False)

@@ -26,6 +26,7 @@ from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import BertConfig, NezhaConfig, RoFormerConfig
 from kexue.models.outputs import EncoderOutput
+from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["Bert", "BertLayer", "APPLICATIONS"]
 
@@ -79,7 +80,7 @@ class BertLayer(nn.Module):
         return x, scores
 
 
-class Bert(nn.Module):
+class Bert(SavesPretrained, nn.Module):
     """A BERT-family encoder with optional heads.
 
     Args:
@@ -91,6 +92,10 @@ class Bert(nn.Module):
     for a plain encoder; an :class:`EncoderOutput` when a head is requested (``with_pool``,
     ``with_nsp``, ``with_mlm``); and MLM-head **logits** ``(batch, length, vocab)`` for
     ``lm``/``unilm``.
+
+    Without ``attention_mask`` (and without a cache), padding is masked automatically: keys
+    whose token id is ``config.pad_token_id`` (0 in BERT vocabularies) are never attended
+    to, as in bert4keras. An explicit ``attention_mask`` always wins.
     """
 
     def __init__(self, config: BertConfig, application: str = "encoder") -> None:
@@ -191,6 +196,8 @@ class Bert(nn.Module):
         x = self.embeddings(token_ids, segment_ids, position_ids, condition)
         dtype = x.dtype
 
+        if attention_mask is None and cache is None:
+            attention_mask = masks.padding_mask(token_ids, self.config.pad_token_id)
         allowed = None
         if attention_mask is not None:
             allowed = masks.key_padding(attention_mask, k_len)

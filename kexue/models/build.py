@@ -8,39 +8,19 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
-from kexue.models import keymaps
-from kexue.models.bert import Bert
-from kexue.models.config import (
-    BertConfig,
-    GPT2Config,
-    GPT2MLConfig,
-    NezhaConfig,
-    RoFormerConfig,
-    T5Config,
-    load_config_dict,
-)
-from kexue.models.gpt2 import GPT2
-from kexue.models.gpt2_ml import GPT2ML
-from kexue.models.loading import apply_key_map, find_weights, read_weights, vocab_transform
-from kexue.models.t5 import T5
+from kexue.models.config import load_config_dict
+from kexue.models.loading import _converted_shape, apply_key_map, vocab_transform
+from kexue.models.registry import FAMILIES, Family, config_defaults, get_family
+from kexue.models.sources import TensorSource, check_path, open_checkpoint
+from kexue.models.tf_bundle import TFCheckpoint, find_prefix
 
-__all__ = ["build_transformer_model", "init_weights", "FAMILIES"]
-
-# model name -> (config class, key map, model_type values its config.json may carry)
-FAMILIES: dict[str, tuple[type, Any, tuple[str, ...]]] = {
-    "bert": (BertConfig, keymaps.bert_key_map, ("bert",)),
-    "roberta": (BertConfig, keymaps.bert_key_map, ("bert",)),
-    "roformer": (RoFormerConfig, keymaps.bert_key_map, ("roformer",)),
-    "nezha": (NezhaConfig, keymaps.bert_key_map, ("nezha",)),
-    "gpt2": (GPT2Config, keymaps.gpt2_key_map, ("gpt2",)),
-    "gpt2_ml": (GPT2MLConfig, keymaps.gpt2_ml_key_map, ("gpt2_ml",)),
-    "t5": (T5Config, keymaps.t5_key_map, ("t5", "mt5")),
-    "t5.1.1": (T5Config, keymaps.t5_key_map, ("t5", "mt5")),
-    "mt5.1.1": (T5Config, keymaps.t5_key_map, ("t5", "mt5")),
-}
+__all__ = ["build_transformer_model", "init_weights", "FAMILIES", "CONFIG_FILES"]
 
 _LOAD_OPTIONS = ("keep_tokens", "compound_tokens")
+#: Config files looked for beside a checkpoint, in order (HF, Google/bert4keras, OpenAI GPT-2).
+CONFIG_FILES = ("config.json", "bert_config.json", "hparams.json")
 
 
 def init_weights(model: nn.Module, std: float = 0.02) -> None:
@@ -57,7 +37,43 @@ def init_weights(model: nn.Module, std: float = 0.02) -> None:
                     module.bias.zero_()
 
 
-_T5_OPTIONS = ("with_lm",)
+class _SkipInit(TorchFunctionMode):
+    """Random initialisers do nothing on ``meta`` tensors (whose values do not exist anyway);
+    without this, the first ``normal_`` on ``meta`` imports torch's reference kernels (seconds)."""
+
+    SKIP = frozenset({"normal_", "uniform_", "zero_", "fill_", "ones_", "zeros_", "copy_"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in self.SKIP:
+            target = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            if getattr(target, "is_meta", False):
+                return target
+        return func(*args, **kwargs)
+
+
+def meta_build(family: Family, config, application: str, options: dict[str, Any]) -> nn.Module:
+    """``family.build`` on the ``meta`` device: shapes and names, no memory, no init."""
+    with torch.device("meta"), _SkipInit():
+        return family.build(config, application, options)
+
+
+def _find_config(checkpoint_path: str | Path) -> Path:
+    tf = find_prefix(checkpoint_path)
+    path = Path(checkpoint_path) if tf is not None else check_path(checkpoint_path)
+    if tf is not None:
+        folder = tf.parent
+    elif path.is_dir():
+        folder = path
+    else:
+        raise ValueError(f"checkpoint_path {path} is a weights file: pass config_path as well")
+    for name in CONFIG_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise ValueError(
+        f"no config file beside the checkpoint in {folder} (looked for {list(CONFIG_FILES)}): "
+        "pass config_path"
+    )
 
 
 def build_transformer_model(
@@ -67,34 +83,39 @@ def build_transformer_model(
     application: str = "encoder",
     **kwargs: Any,
 ) -> nn.Module:
-    """Build a Transformer of family ``model`` and (optionally) load an HF-format checkpoint.
+    """Build a Transformer of family ``model`` and (optionally) load a checkpoint.
 
     Args:
-        config_path: a ``config.json`` path, a directory holding one, or a dict; HF or
-            Google/bert4keras naming. ``None`` reads ``config.json`` beside the checkpoint.
-        checkpoint_path: a directory with ``config.json`` + ``model.safetensors`` or
-            ``pytorch_model.bin``, or a weights file; ``None`` keeps the random init.
-        model: ``bert``/``roberta``, ``roformer``, ``nezha``, ``gpt2``, ``gpt2_ml``, ``t5``
-            (``t5.1.1``, ``mt5.1.1`` are aliases).
+        config_path: a config path (``config.json``, Google ``bert_config.json``, OpenAI
+            ``hparams.json``), a directory holding one, or a dict. ``None`` looks beside the
+            checkpoint.
+        checkpoint_path: an HF-format directory (``model.safetensors`` or
+            ``pytorch_model.bin``), a weights file, or a **TensorFlow checkpoint** (its prefix
+            ``.../bert_model.ckpt``, its ``.index`` file, or its directory), read without
+            TensorFlow; ``None`` keeps the random init.
+        model: a registered family: ``bert`` (``roberta``, ``wobert``), ``roformer``
+            (``roformer_sim``), ``nezha``, ``gpt2``, ``gpt2_ml``, ``t5`` (``t5.1.1``, ``mt5``,
+            ``mt5.1.1``, ``t5_pegasus``).
         application: ``encoder`` (hidden states, or :class:`EncoderOutput` with heads),
             ``lm`` (causal, logits) or ``unilm`` (seq2seq mask from segment ids, logits) for the
             BERT family; ``lm`` or ``encoder`` (hidden states) for GPT-2 / GPT2_ML;
             ``encoder`` (the default) for T5, which is always the encoder-decoder.
-        **kwargs: config fields (override the file: ``with_pool``, ``with_mlm``, ``with_nsp``,
-            ``residual_attention_scores``, ``hierarchical_position``,
-            ``layer_norm_cond_size``, ...), ``keep_tokens``, ``compound_tokens`` and, for T5,
-            ``with_lm``. Anything else raises ``TypeError``.
+        **kwargs: config fields (override the file) and build options: ``with_pool``,
+            ``with_nsp``, ``with_mlm``, ``hierarchical_position`` (never saved),
+            ``residual_attention_scores``, ``layer_norm_cond_size``, ... (saved),
+            ``keep_tokens``, ``compound_tokens`` and, for T5, ``with_lm``. Anything else
+            raises ``TypeError``.
+
+    The checkpoint's names and shapes are checked against the config *before* the model is
+    allocated, so a wrong ``vocab_size`` or layer count fails at once.
 
     Returns:
         The model in eval mode, with ``model.load_report`` when a checkpoint was loaded.
     """
-    if model not in FAMILIES:
-        raise ValueError(f"unknown model family {model!r}; known: {sorted(FAMILIES)}")
-    config_cls, key_map_fn, model_types = FAMILIES[model]
+    family = get_family(model)
+    config_cls = family.config_class
     field_names = {f.name for f in dataclasses.fields(config_cls)}
-    accepted = field_names | set(config_cls.ALIASES) | set(_LOAD_OPTIONS)
-    if config_cls is T5Config:
-        accepted |= set(_T5_OPTIONS)
+    accepted = field_names | set(config_cls.ALIASES) | set(_LOAD_OPTIONS) | set(family.options)
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
         raise TypeError(
@@ -103,17 +124,16 @@ def build_transformer_model(
         )
     keep_tokens = kwargs.pop("keep_tokens", None)
     compound_tokens = kwargs.pop("compound_tokens", None)
-    with_lm = kwargs.pop("with_lm", True)
+    options = {k: kwargs.pop(k, v) for k, v in family.options.items()}
 
     if config_path is None:
         if checkpoint_path is None:
             raise ValueError("give config_path, checkpoint_path, or both")
-        if not Path(checkpoint_path).is_dir():
-            raise ValueError(
-                f"checkpoint_path {checkpoint_path} is a file: pass config_path as well"
-            )
-        config_path = Path(checkpoint_path) / "config.json"
+        config_path = _find_config(checkpoint_path)
     data = load_config_dict(config_path)
+    for key, value in config_defaults(model).items():
+        if key not in data and key not in kwargs:
+            data[key] = value
     model_type = data.get("model_type")
     archs = data.get("architectures") or []
     if model_type in ("roberta", "xlm-roberta") or any(str(a).startswith("Roberta") for a in archs):
@@ -122,46 +142,100 @@ def build_transformer_model(
             "padding_idx + 1), which kexue does not load; Chinese RoBERTa-wwm checkpoints "
             "in the BERT layout (model_type 'bert') load with model='bert'"
         )
-    if model_type is not None and model_type not in model_types:
+    if model_type is not None and model_type not in family.model_types:
         raise ValueError(
             f"the config says model_type={model_type!r}, but model={model!r} was requested; "
             f"try model={model_type!r}"
         )
-    original_vocab = data.get("vocab_size", kwargs.get("vocab_size"))
+    original_vocab = data.get("vocab_size", data.get("n_vocab", kwargs.get("vocab_size")))
     config = config_cls.from_dict(data, **kwargs)
     if keep_tokens is not None or compound_tokens:
+        if checkpoint_path is None:
+            raise ValueError("keep_tokens / compound_tokens need a checkpoint to take rows from")
         if keep_tokens is not None and not len(keep_tokens):
             raise ValueError("keep_tokens must not be empty")
-        new_vocab = (len(keep_tokens) if keep_tokens is not None else original_vocab) + len(
+        config.vocab_size = (len(keep_tokens) if keep_tokens is not None else original_vocab) + len(
             compound_tokens or []
         )
-        config.vocab_size = new_vocab
 
-    if config_cls is T5Config:
-        if application != "encoder":
-            raise ValueError("T5 is built as the full encoder-decoder: leave application='encoder'")
-        net: nn.Module = T5(config, with_lm=with_lm)
-    elif config_cls in (GPT2Config, GPT2MLConfig):
-        cls = GPT2ML if config_cls is GPT2MLConfig else GPT2
-        net = cls(config, application=application)
-    else:
-        net = Bert(config, application=application)
-
-    if checkpoint_path is None and (keep_tokens is not None or compound_tokens):
-        raise ValueError("keep_tokens / compound_tokens need a checkpoint to take rows from")
     if checkpoint_path is None:
+        net = family.build(config, application, options)
         init_weights(net, std=float(data.get("initializer_range", 0.02)))
-    else:
-        weights = find_weights(checkpoint_path)
-        tensors = read_weights(weights)
-        keys = list(tensors)
-        if any(k.startswith("roberta.") for k in keys):
-            raise ValueError(
-                f"{weights} is an HF RobertaModel (fairseq layout, positions offset by "
-                "padding_idx + 1), which kexue does not load; Chinese RoBERTa-wwm checkpoints "
-                "in the BERT layout load with model='bert'"
-            )
-        km = key_map_fn(net, keys, vocab_transform(keep_tokens, compound_tokens))
-        keymaps.bind_tied(km, tensors)
-        net.load_report = apply_key_map(net, tensors, km, family=config.FAMILY, source=str(weights))
+        return net.eval()
+
+    source = open_checkpoint(checkpoint_path)
+    fmt = "tf" if isinstance(source, TFCheckpoint) else "hf"
+    if fmt == "hf" and any(k.startswith("roberta.") for k in source.keys()):
+        raise ValueError(
+            f"{source.path} is an HF RobertaModel (fairseq layout, positions offset by "
+            "padding_idx + 1), which kexue does not load; Chinese RoBERTa-wwm checkpoints "
+            "in the BERT layout load with model='bert'"
+        )
+    if fmt not in family.key_maps:
+        raise ValueError(f"kexue has no {fmt} key map for {family.name} checkpoints")
+    key_map_fn = family.key_maps[fmt]
+    vocab = vocab_transform(keep_tokens, compound_tokens)
+    precheck(family, config, application, options, source, fmt, vocab)
+    net = family.build(config, application, options)
+    km = key_map_fn(net, source.keys(), vocab)
+    net.load_report = apply_key_map(net, source, km, family=config.FAMILY, source=source.path)
     return net.eval()
+
+
+def precheck(
+    family: Family,
+    config,
+    application: str,
+    options: dict[str, Any],
+    source: TensorSource,
+    fmt: str,
+    vocab=None,
+) -> None:
+    """Compare the checkpoint's shapes with what ``config`` builds, on a one-layer model on
+    the ``meta`` device (nothing allocated), and the checkpoint's size with the config's
+    layer counts: a config that does not fit its checkpoint fails before the model exists."""
+    key_map_fn = family.key_maps[fmt]
+    keys = source.keys()
+
+    def probe(**layers: int) -> nn.Module:
+        small = dataclasses.replace(config, **{**{f: 1 for f in family.layer_fields}, **layers})
+        return meta_build(family, small, application, options)
+
+    one = probe()
+    km = key_map_fn(one, keys, vocab)
+    wrong = []
+    for name, param in one.state_dict().items():
+        rule = km.rules.get(name)
+        if rule is None or rule.source not in source:
+            continue
+        shape = _converted_shape(rule, source.shape(rule.source))
+        if shape is not None and shape != tuple(param.shape):
+            wrong.append(
+                f"{rule.source} {list(source.shape(rule.source))} but the config gives "
+                f"{name} {list(param.shape)}"
+            )
+    if wrong:
+        sizes = {
+            k: getattr(config, k)
+            for k in ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings")
+            if hasattr(config, k)
+        }
+        raise ValueError(
+            f"the config does not match the checkpoint {source.path} (checked before building "
+            f"the model; config {sizes}): " + "; ".join(wrong[:6])
+            + (f"; ... ({len(wrong) - 6} more)" if len(wrong) > 6 else "")
+        )
+    base = sum(p.numel() for p in one.parameters())
+    total = base
+    for f in family.layer_fields:
+        per_layer = sum(p.numel() for p in probe(**{f: 2}).parameters()) - base
+        total += (getattr(config, f) - 1) * per_layer
+    ignore = km.ignore[0] if km.ignore is not None else None
+    stored = sum(source.numel(k) for k in keys if ignore is None or not ignore.search(k))
+    if total > 2 * stored + (1 << 20):
+        layers = {f: getattr(config, f) for f in family.layer_fields}
+        raise ValueError(
+            f"the config describes a model of {total:,} parameters but the checkpoint "
+            f"{source.path} holds {stored:,} numbers: check the layer count(s) {layers} "
+            "(checked before building the model)"
+        )

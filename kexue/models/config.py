@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +24,14 @@ __all__ = [
     "GPT2MLConfig",
     "T5Config",
     "load_config_dict",
+    "option",
 ]
+
+
+def option(default: Any) -> Any:
+    """A build option (bert4keras habit: ``with_pool``, ``with_mlm``, ...): a config field so
+    the model reads it in one place, but never written to ``config.json``."""
+    return field(default=default, metadata={"option": True})
 
 # Keys that describe a checkpoint but do not change the forward math.
 METADATA = frozenset(
@@ -114,6 +122,8 @@ class _Config:
     """Shared parsing: aliases, metadata, fixed-value keys, required fields."""
 
     ALIASES: ClassVar[dict[str, str]] = {}
+    # kexue field -> the name transformers writes in config.json (when they differ)
+    HF_NAMES: ClassVar[dict[str, str]] = {}
     # key -> the only value(s) kexue implements for this family
     FIXED: ClassVar[dict[str, tuple[Any, ...]]] = {}
     FAMILY: ClassVar[str] = ""
@@ -162,6 +172,54 @@ class _Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def architecture(self) -> dict[str, Any]:
+        """The fields that define the weights and the math (what ``config.json`` holds),
+        under transformers' names; build options are left out."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.metadata.get("option"):
+                continue
+            out[self.HF_NAMES.get(f.name, f.name)] = getattr(self, f.name)
+        return out
+
+    # ------------------------------------------------------------------ field checks
+    def _fail(self, name: str, what: str) -> None:
+        value = getattr(self, name)
+        raise ValueError(f"{self.FAMILY} config: {name} must be {what}, got {value!r}")
+
+    def _ints(self, *names: str, minimum: int = 1, optional: bool = False) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if optional and value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                self._fail(name, "a positive int" if minimum == 1 else f"an int >= {minimum}")
+
+    def _floats(self, *names: str, low: float, high: float | None = None,
+                low_open: bool = True, high_open: bool = True) -> None:
+        for name in names:
+            value = getattr(self, name)
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value) and (value > low if low_open else value >= low)
+            if ok and high is not None:
+                ok = value < high if high_open else value <= high
+            if not ok:
+                rng = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}"
+                rng += ")" if high is None or high_open else "]"
+                self._fail(name, f"a finite number in {rng}")
+
+    def _bools(self, *names: str) -> None:
+        for name in names:
+            if not isinstance(getattr(self, name), bool):
+                self._fail(name, "true or false")
+
+    def _acts(self, *names: str) -> None:
+        from kexue.layers.activations import ACTIVATIONS
+
+        for name in names:
+            if getattr(self, name) not in ACTIVATIONS:
+                self._fail(name, f"one of {sorted(ACTIVATIONS)}")
+
 
 _BERT_ALIASES = {
     "max_position": "max_position_embeddings",
@@ -204,15 +262,17 @@ class BertConfig(_Config):
     attention_probs_dropout_prob: float = 0.1
     embedding_size: int | None = None
     head_size: int | None = None
-    # kexue options (bert4keras names)
-    with_pool: bool | str = False
-    with_nsp: bool = False
-    with_mlm: bool = False
+    pad_token_id: int = 0
+    # architecture variants kexue adds (saved: they change the math)
     residual_attention_scores: bool = False
-    hierarchical_position: bool | float = False
     layer_norm_cond_size: int | None = None
     layer_norm_cond_hidden_size: int | None = None
     layer_norm_cond_act: str = "linear"
+    # build options (bert4keras names; never saved)
+    with_pool: bool | str = option(False)
+    with_nsp: bool = option(False)
+    with_mlm: bool = option(False)
+    hierarchical_position: bool | float = option(False)
 
     @property
     def cond_norm_kwargs(self) -> dict:
@@ -224,18 +284,29 @@ class BertConfig(_Config):
         )
 
     def validate(self) -> None:
-        for name in (
+        self._ints(
             "vocab_size",
             "hidden_size",
             "num_hidden_layers",
             "num_attention_heads",
             "intermediate_size",
+            "max_position_embeddings",
+        )
+        self._ints("type_vocab_size", "pad_token_id", minimum=0)
+        self._ints("embedding_size", "head_size", "layer_norm_cond_size",
+                   "layer_norm_cond_hidden_size", optional=True)
+        self._floats("layer_norm_eps", low=0.0)
+        self._floats("hidden_dropout_prob", "attention_probs_dropout_prob", low=0.0, high=1.0,
+                     low_open=False)
+        self._bools("residual_attention_scores", "with_nsp", "with_mlm")
+        self._acts("hidden_act", "layer_norm_cond_act")
+        if self.pad_token_id >= self.vocab_size:
+            self._fail("pad_token_id", f"below vocab_size {self.vocab_size}")
+        hp = self.hierarchical_position
+        if not isinstance(hp, bool) and not (
+            isinstance(hp, float) and math.isfinite(hp) and 0.0 < hp < 1.0
         ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"{self.FAMILY} config: {name} must be a positive int, got {value!r}"
-                )
+            self._fail("hierarchical_position", "true, false or an alpha in (0, 1)")
         if self.embedding_size is None:
             self.embedding_size = self.hidden_size
         if self.head_size is None:
@@ -266,6 +337,10 @@ class RoFormerConfig(BertConfig):
     max_position_embeddings: int = 1536
     rotary_value: bool = False
 
+    def validate(self) -> None:
+        super().validate()
+        self._bools("rotary_value")
+
 
 @dataclass
 class NezhaConfig(BertConfig):
@@ -277,6 +352,10 @@ class NezhaConfig(BertConfig):
         "use_relative_position": (True,),
     }
     max_relative_position: int = 64
+
+    def validate(self) -> None:
+        super().validate()
+        self._ints("max_relative_position")
 
 
 _GPT_ALIASES = {
@@ -302,6 +381,18 @@ class GPT2Config(_Config):
 
     FAMILY: ClassVar[str] = "gpt2"
     ALIASES: ClassVar[dict[str, str]] = _GPT_ALIASES
+    HF_NAMES: ClassVar[dict[str, str]] = {
+        "hidden_size": "n_embd",
+        "num_hidden_layers": "n_layer",
+        "num_attention_heads": "n_head",
+        "intermediate_size": "n_inner",
+        "max_position_embeddings": "n_positions",
+        "layer_norm_eps": "layer_norm_epsilon",
+        "hidden_act": "activation_function",
+        "hidden_dropout_prob": "resid_pdrop",
+        "attention_probs_dropout_prob": "attn_pdrop",
+        "embedding_dropout_prob": "embd_pdrop",
+    }
     FIXED: ClassVar[dict[str, tuple[Any, ...]]] = {
         "scale_attn_weights": (True,),
         "scale_attn_by_inverse_layer_idx": (False,),
@@ -323,13 +414,25 @@ class GPT2Config(_Config):
     attention_probs_dropout_prob: float = 0.1
     embedding_dropout_prob: float = 0.1
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **overrides: Any) -> _Config:
+        # OpenAI's hparams.json: ``n_vocab``, and ``n_ctx`` as the position count
+        data = dict(data)
+        if "n_vocab" in data:
+            data.setdefault("vocab_size", data.pop("n_vocab"))
+        names = ("n_positions", "max_position_embeddings", "max_position")
+        if "n_ctx" in data and not any(k in data or k in overrides for k in names):
+            data["n_positions"] = data["n_ctx"]
+        return super().from_dict(data, **overrides)
+
     def validate(self) -> None:
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"{self.FAMILY} config: {name} must be a positive int, got {value!r}"
-                )
+        self._ints("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                   "max_position_embeddings")
+        self._ints("intermediate_size", optional=True)
+        self._floats("layer_norm_eps", low=0.0)
+        self._floats("hidden_dropout_prob", "attention_probs_dropout_prob",
+                     "embedding_dropout_prob", low=0.0, high=1.0, low_open=False)
+        self._acts("hidden_act")
         if self.intermediate_size is None:
             self.intermediate_size = 4 * self.hidden_size
         if self.hidden_size % self.num_attention_heads:
@@ -352,6 +455,7 @@ class GPT2MLConfig(GPT2Config):
 
 
 _T5_ALIASES = {
+    "attention_head_size": "head_size",
     "d_model": "hidden_size",
     "d_kv": "head_size",
     "d_ff": "intermediate_size",
@@ -373,11 +477,15 @@ class T5Config(_Config):
 
     FAMILY: ClassVar[str] = "t5"
     ALIASES: ClassVar[dict[str, str]] = _T5_ALIASES
+    HF_NAMES: ClassVar[dict[str, str]] = {
+        v: k for k, v in _T5_ALIASES.items() if k != "attention_head_size"
+    }
     FIXED: ClassVar[dict[str, tuple[Any, ...]]] = {
         "is_encoder_decoder": (True,),
         "is_decoder": (False,),
         "dense_act_fn": ("gelu_new", "relu", "gelu", "silu"),
         "is_gated_act": (True, False),
+        "attention_scale": (False,),  # bert4keras T5 configs: T5 attention is unscaled
     }
 
     vocab_size: int
@@ -392,29 +500,54 @@ class T5Config(_Config):
     layer_norm_eps: float = 1e-6
     hidden_dropout_prob: float = 0.1
     feed_forward_proj: str = "gated-gelu"
-    tie_word_embeddings: bool = False
+    # absent means tied, as in transformers (whose 4.x configs omit the default)
+    tie_word_embeddings: bool = True
     scale_decoder_outputs: bool | None = None
+    pad_token_id: int = 0
 
     def validate(self) -> None:
-        for name in (
+        self._ints(
             "vocab_size",
             "hidden_size",
             "head_size",
             "intermediate_size",
             "num_hidden_layers",
             "num_attention_heads",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"{self.FAMILY} config: {name} must be a positive int, got {value!r}"
-                )
+            "relative_attention_num_buckets",
+            "relative_attention_max_distance",
+        )
+        self._ints("num_decoder_layers", optional=True)
+        self._ints("pad_token_id", minimum=0)
+        self._floats("layer_norm_eps", low=0.0)
+        self._floats("hidden_dropout_prob", low=0.0, high=1.0, low_open=False)
+        self._bools("tie_word_embeddings")
+        if self.scale_decoder_outputs is not None:
+            self._bools("scale_decoder_outputs")
+        if self.pad_token_id >= self.vocab_size:
+            self._fail("pad_token_id", f"below vocab_size {self.vocab_size}")
         if self.num_decoder_layers is None:
             self.num_decoder_layers = self.num_hidden_layers
         if self.feed_forward_proj not in ("gated-gelu", "relu", "gated-relu", "gated-silu"):
             raise ValueError(f"t5 config: unsupported feed_forward_proj {self.feed_forward_proj!r}")
         if self.scale_decoder_outputs is None:
             self.scale_decoder_outputs = bool(self.tie_word_embeddings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **overrides: Any) -> _Config:
+        # bert4keras T5 configs (mT5, T5 PEGASUS): ``hidden_act: ["gelu", "linear"]`` is the
+        # gated-GELU feed-forward, ``"relu"`` the original one; ``is_dropout`` is metadata
+        data = dict(data)
+        act = data.pop("hidden_act", None)
+        if act is not None:
+            acts = [act] if isinstance(act, str) else list(act)
+            if acts in (["gelu", "linear"], ["relu", "linear"]):
+                data.setdefault("feed_forward_proj", f"gated-{acts[0]}")
+            elif acts == ["relu"]:
+                data.setdefault("feed_forward_proj", "relu")
+            else:
+                raise ValueError(f"t5 config: unsupported hidden_act {act!r}")
+        data.pop("is_dropout", None)
+        return super().from_dict(data, **overrides)
 
     @property
     def gated(self) -> bool:

@@ -14,8 +14,20 @@ from kexue.layers.feedforward import FeedForward
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import GPT2Config
+from kexue.models.pretrained import SavesPretrained
 
-__all__ = ["GPT2", "GPT2Layer", "check_decoder_inputs"]
+__all__ = ["GPT2", "GPT2Layer", "check_decoder_inputs", "check_token_ids"]
+
+
+def check_token_ids(token_ids: torch.Tensor, vocab_size: int) -> None:
+    """Integer ids within ``[0, vocab_size)``, else a ``ValueError`` naming the problem."""
+    if token_ids.is_floating_point() or token_ids.is_complex() or token_ids.dtype == torch.bool:
+        raise ValueError(f"token ids must be integers, got {token_ids.dtype}")
+    if token_ids.numel() and (int(token_ids.min()) < 0 or int(token_ids.max()) >= vocab_size):
+        raise ValueError(
+            f"token ids must lie in [0, {vocab_size}) (the vocabulary); got range "
+            f"[{int(token_ids.min())}, {int(token_ids.max())}]"
+        )
 
 
 def check_decoder_inputs(
@@ -68,7 +80,7 @@ class GPT2Layer(nn.Module):
         return x + self.dropout(self.ffn(self.ffn_norm(x)))
 
 
-class GPT2(nn.Module):
+class GPT2(SavesPretrained, nn.Module):
     """GPT-2 with the kexue model contract (docs/design.md).
 
     ``application="lm"`` returns next-token logits ``(batch, new_len, vocab)``;
@@ -123,6 +135,7 @@ class GPT2(nn.Module):
         position_ids = check_decoder_inputs(
             token_ids, segment_ids, position_ids, past, self.position.num_embeddings
         )
+        check_token_ids(token_ids, self.token.num_embeddings)
         x = self.dropout(self.emb_norm(self.token(token_ids) + self.position(position_ids)))
         n = token_ids.shape[1]
         bias = masks.decoder_bias(attention_mask, n, past + n, x.dtype, x.device)

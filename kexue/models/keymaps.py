@@ -3,6 +3,10 @@
 Each function returns a :class:`~kexue.models.loading.KeyMap`: ``kexue key <- source key
 (+ transform)``, the family's known keys this build does not use, the fixed buffers to verify
 and the kexue keys that may be freshly initialised. Keep them boring: one line per key.
+
+``keys`` is the checkpoint's key list when loading; ``None`` asks for the layout kexue
+*writes* (``save_pretrained`` runs the same rules backwards), e.g. with the ``bert.`` prefix
+HF's ``BertForPreTraining`` uses.
 """
 
 from __future__ import annotations
@@ -15,13 +19,23 @@ from kexue.layers.positions import (
     nezha_relative_table,
     roformer_sinusoid_table,
 )
-from kexue.models.loading import KeyMap, Rule, Transform
+from kexue.models.loading import Chunk, KeyMap, Rule, Transform, Transpose
 
 __all__ = ["bert_key_map", "gpt2_key_map", "gpt2_ml_key_map", "t5_key_map"]
 
 
-def _prefix(keys: list[str], candidate: str) -> str:
+def _prefix(keys: list[str] | None, candidate: str) -> str:
+    if keys is None:
+        return candidate
     return candidate if any(k.startswith(candidate) for k in keys) else ""
+
+
+def _prefix_tf(keys: list[str], default: str) -> str:
+    """The scope of a TF BERT-style checkpoint (``bert`` in ``bert/embeddings/...``)."""
+    for k in keys:
+        if k.endswith("/embeddings/word_embeddings"):
+            return k[: -len("/embeddings/word_embeddings")]
+    return default
 
 
 def _equal_to(expected: torch.Tensor, what: str, atol: float = 1e-5):
@@ -42,11 +56,24 @@ def _fresh_cond(model) -> dict[str, str]:
     }
 
 
+def cond_rules(km: KeyMap, mine: str, theirs: str, sep: str = ".") -> None:
+    """Conditional LayerNorm's dense layers of the norm ``mine`` stored beside the norm's
+    own weights (``theirs``), kexue's naming (``gamma_dense`` etc. in no release); they stay
+    ``fresh`` (zero) when a plain checkpoint lacks them."""
+    for part in ("cond_scale", "cond_offset", "cond_proj"):
+        km.rules[f"{mine}.{part}.weight"] = Rule(f"{theirs}{sep}{part}{sep}weight", ops=_T(sep))
+
+
+def _T(sep: str) -> tuple:
+    return (Transpose(),) if sep == "/" else ()
+
+
 def bert_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     """BERT / RoBERTa-zh, RoFormer and NEZHA in HF layout (``BertModel``,
     ``BertForMaskedLM``, ``BertForPreTraining``, ``RoFormerModel``, ``NezhaModel``, ...)."""
     family = model.config.FAMILY
     p = _prefix(keys, f"{family}.")
+    keys = [] if keys is None else keys
     km = KeyMap(fresh=_fresh_cond(model))
     r = km.rules
     e = p + "embeddings."
@@ -68,6 +95,10 @@ def bert_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
             r[f"{d}ffn.fc1.{w}"] = Rule(f"{s}intermediate.dense.{w}")
             r[f"{d}ffn.fc2.{w}"] = Rule(f"{s}output.dense.{w}")
             r[f"{d}ffn_norm.{w}"] = Rule(f"{s}output.LayerNorm.{w}")
+        cond_rules(km, f"{d}attn_norm", f"{s}attention.output.LayerNorm")
+        cond_rules(km, f"{d}ffn_norm", f"{s}output.LayerNorm")
+    cond_rules(km, "embeddings.norm", e + "LayerNorm")
+    cond_rules(km, "mlm.norm", "cls.predictions.transform.LayerNorm")
     heads = {
         "pooler.dense": f"{p}pooler.dense",
         "nsp.dense": "cls.seq_relationship",
@@ -116,13 +147,7 @@ class _TiedTo:
     def __call__(self, t: torch.Tensor) -> str | None:
         if self.tensors is None or self.other not in self.tensors:
             return f"tied copy of {self.other}, which is absent"
-        return _equal_to(self.tensors[self.other], self.other, atol=0.0)(t)
-
-
-def bind_tied(km: KeyMap, tensors: dict[str, torch.Tensor]) -> None:
-    for hook in km.verify.values():
-        if isinstance(hook, _TiedTo):
-            hook.tensors = tensors
+        return _equal_to(self.tensors.get(self.other), self.other, atol=0.0)(t)
 
 
 def _arange_check(t: torch.Tensor) -> str | None:
@@ -147,7 +172,7 @@ def gpt2_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     """OpenAI GPT-2 in HF layout (``GPT2Model`` / ``GPT2LMHeadModel``): ``Conv1D`` weights are
     stored ``[in, out]``, so they are transposed; ``c_attn`` is split into q, k, v."""
     p = _prefix(keys, "transformer.")
-    h = model.config.hidden_size
+    keys = [] if keys is None else keys
     km = KeyMap()
     r = km.rules
     r["token.weight"] = Rule(p + "wte.weight", vocab)
@@ -155,25 +180,19 @@ def gpt2_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     r["final_norm.weight"] = Rule(p + "ln_f.weight")
     r["final_norm.bias"] = Rule(p + "ln_f.bias")
 
-    def qkv_weight(j: int) -> Transform:
-        return lambda t: t[:, j * h : (j + 1) * h].t()
-
-    def qkv_bias(j: int) -> Transform:
-        return lambda t: t[j * h : (j + 1) * h]
-
-    def transpose(t: torch.Tensor) -> torch.Tensor:
-        return t.t()
-
+    T = (Transpose(),)
     for i in range(len(model.layers)):
         s, d = f"{p}h.{i}.", f"layers.{i}."
         for j, name in enumerate("qkv"):
-            r[f"{d}attn.{name}.weight"] = Rule(f"{s}attn.c_attn.weight", qkv_weight(j))
-            r[f"{d}attn.{name}.bias"] = Rule(f"{s}attn.c_attn.bias", qkv_bias(j))
-        r[f"{d}attn.o.weight"] = Rule(f"{s}attn.c_proj.weight", transpose)
+            r[f"{d}attn.{name}.weight"] = Rule(
+                f"{s}attn.c_attn.weight", ops=(Chunk(1, j, 3), Transpose())
+            )
+            r[f"{d}attn.{name}.bias"] = Rule(f"{s}attn.c_attn.bias", ops=(Chunk(0, j, 3),))
+        r[f"{d}attn.o.weight"] = Rule(f"{s}attn.c_proj.weight", ops=T)
         r[f"{d}attn.o.bias"] = Rule(f"{s}attn.c_proj.bias")
-        r[f"{d}ffn.fc1.weight"] = Rule(f"{s}mlp.c_fc.weight", transpose)
+        r[f"{d}ffn.fc1.weight"] = Rule(f"{s}mlp.c_fc.weight", ops=T)
         r[f"{d}ffn.fc1.bias"] = Rule(f"{s}mlp.c_fc.bias")
-        r[f"{d}ffn.fc2.weight"] = Rule(f"{s}mlp.c_proj.weight", transpose)
+        r[f"{d}ffn.fc2.weight"] = Rule(f"{s}mlp.c_proj.weight", ops=T)
         r[f"{d}ffn.fc2.bias"] = Rule(f"{s}mlp.c_proj.bias")
         for w in ("weight", "bias"):
             r[f"{d}attn_norm.{w}"] = Rule(f"{s}ln_1.{w}")
@@ -194,6 +213,7 @@ def _tril_check(t: torch.Tensor) -> str | None:
 
 def gpt2_ml_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     """GPT2_ML in the kexue-native layout (``nn.Linear`` weights ``[out, in]``)."""
+    keys = [] if keys is None else keys
     km = KeyMap()
     r = km.rules
     r["token.weight"] = Rule("wte.weight", vocab)
@@ -216,6 +236,8 @@ def gpt2_ml_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
 def t5_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     """T5 / T5.1.1 / mT5 in HF layout (``T5Model``, ``T5ForConditionalGeneration``)."""
     c = model.config
+    saving = keys is None
+    keys = [] if keys is None else keys
     km = KeyMap()
     r = km.rules
     r["shared.weight"] = Rule("shared.weight", vocab)
@@ -245,7 +267,10 @@ def t5_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
                 r[f"{d}ffn.fc1.weight"] = Rule(f"{s}{f}.DenseReluDense.wi.weight")
             r[f"{d}ffn.fc2.weight"] = Rule(f"{s}{f}.DenseReluDense.wo.weight")
             r[f"{d}ffn_norm.weight"] = Rule(f"{s}{f}.layer_norm.weight")
-    if "lm_head.weight" in keys:
+    # A stored head wins (untied T5.1.1 / mT5, and the tied copy transformers 4 writes into
+    # .bin files); without one, a tied model's head is the shared embedding. An absent
+    # ``tie_word_embeddings`` means tied, as in transformers. kexue writes the head it has.
+    if "lm_head.weight" in keys or saving:
         r["lm_head.weight"] = Rule("lm_head.weight", vocab)
         km.unused["lm_head.weight"] = "LM head not built (with_lm=False)"
     elif c.tie_word_embeddings:

@@ -21,12 +21,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from kexue.models.sources import DictSource, TensorSource
+
 __all__ = [
     "Rule",
     "KeyMap",
     "LoadReport",
+    "Op",
+    "Transpose",
+    "Squeeze",
+    "Chunk",
     "read_weights",
-    "find_weights",
+    "check_key_map",
+    "check_dtype",
     "guess_family",
     "apply_key_map",
     "vocab_transform",
@@ -35,12 +42,77 @@ __all__ = [
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
 
+class Op:
+    """An invertible layout change between a checkpoint tensor and a kexue parameter."""
+
+    def apply(self, t: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def invert(self, t: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """Swap the last two dimensions (TF ``kernel [in, out]`` <-> torch ``weight [out, in]``)."""
+
+    def apply(self, t: torch.Tensor) -> torch.Tensor:
+        return t.transpose(-1, -2) if t.dim() >= 2 else t
+
+    def invert(self, t: torch.Tensor) -> torch.Tensor:
+        return self.apply(t)
+
+
+@dataclass(frozen=True)
+class Squeeze(Op):
+    """Drop a leading size-1 dimension (OpenAI GPT-2's ``conv1d`` weights ``[1, in, out]``)."""
+
+    def apply(self, t: torch.Tensor) -> torch.Tensor:
+        if t.dim() == 0 or t.shape[0] != 1:
+            raise ValueError(f"expected a leading dimension of size 1, got {tuple(t.shape)}")
+        return t[0]
+
+    def invert(self, t: torch.Tensor) -> torch.Tensor:
+        return t.unsqueeze(0)
+
+
+@dataclass(frozen=True)
+class Chunk(Op):
+    """Part ``index`` of ``count`` equal parts along ``dim`` (a fused q/k/v weight). Its
+    inverse needs all parts, so saving concatenates the parts of one source tensor."""
+
+    dim: int
+    index: int
+    count: int
+
+    def apply(self, t: torch.Tensor) -> torch.Tensor:
+        if t.shape[self.dim] % self.count:
+            raise ValueError(
+                f"cannot split dim {self.dim} of {tuple(t.shape)} into {self.count} parts"
+            )
+        return t.chunk(self.count, dim=self.dim)[self.index]
+
+    def invert(self, t: torch.Tensor) -> torch.Tensor:  # one part; see ``Chunk`` docstring
+        return t
+
+
 @dataclass(frozen=True)
 class Rule:
-    """``kexue_key <- transform(checkpoint[source])``."""
+    """``kexue_key <- transform(ops(checkpoint[source]))``.
+
+    ``ops`` are invertible layout changes (saving runs them backwards); ``transform`` is the
+    load-only vocabulary transform (``keep_tokens`` / ``compound_tokens``), never inverted:
+    a saved model's vocabulary is the one it has.
+    """
 
     source: str
     transform: Transform | None = None
+    ops: tuple[Op, ...] = ()
+
+    def convert(self, t: torch.Tensor) -> torch.Tensor:
+        for op in self.ops:
+            t = op.apply(t)
+        return self.transform(t) if self.transform is not None else t
 
 
 @dataclass
@@ -53,12 +125,15 @@ class KeyMap:
         verify: checkpoint keys holding fixed buffers -> function returning an error string
             (or ``None`` when the stored value is right).
         fresh: kexue keys that may be absent from the checkpoint -> reason (kept as initialised).
+        ignore: a pattern of checkpoint keys skipped by name (optimizer slots, ``global_step``
+            of a training checkpoint) and the reason, reported but never read.
     """
 
     rules: dict[str, Rule] = field(default_factory=dict)
     unused: dict[str, str] = field(default_factory=dict)
     verify: dict[str, Callable[[torch.Tensor], str | None]] = field(default_factory=dict)
     fresh: dict[str, str] = field(default_factory=dict)
+    ignore: tuple[re.Pattern, str] | None = None
 
 
 @dataclass
@@ -71,6 +146,7 @@ class LoadReport:
     unused: dict[str, str] = field(default_factory=dict)
     verified: list[str] = field(default_factory=list)
     initialised: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [
@@ -79,57 +155,20 @@ class LoadReport:
         ]
         if self.unused:
             lines.append(f"known but unused by this build: {sorted(self.unused)}")
+        if self.skipped:
+            lines.append(f"skipped by name (optimizer slots, bookkeeping): {len(self.skipped)}")
         if self.initialised:
             lines.append(f"newly initialised (not in the checkpoint): {sorted(self.initialised)}")
         return "\n".join(lines)
 
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def find_weights(checkpoint_path: str | Path) -> Path:
-    """The weights file of a checkpoint directory, or the path itself when it is a file."""
-    path = Path(checkpoint_path)
-    if path.is_dir():
-        for name in WEIGHT_FILES:
-            if (path / name).is_file():
-                return path / name
-        if any(path.glob("*.index.json")):
-            raise ValueError(f"{path}: sharded checkpoints (*.index.json) are not supported yet")
-        raise ValueError(f"{path}: no weights file; expected one of {list(WEIGHT_FILES)}")
-    if not path.is_file():
-        raise ValueError(f"checkpoint not found: {path}")
-    return path
-
-
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a ``.safetensors`` or PyTorch (``.bin``/``.pt``) state dict; corrupt or truncated
-    files raise ``ValueError`` naming the file."""
-    path = find_weights(path)
-    if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+    """Every tensor of a ``.safetensors`` / PyTorch file, an HF directory or a TF checkpoint
+    (corrupt or truncated files raise ``ValueError`` naming the file)."""
+    from kexue.models.sources import open_checkpoint
 
-        try:
-            tensors = load_file(str(path))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise ValueError(
-                f"cannot read weights file {path}: it is corrupt or truncated ({exc})"
-            ) from exc
-    else:
-        try:
-            tensors = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for damaged pickles/zips
-            raise ValueError(
-                f"cannot read weights file {path}: it is corrupt or truncated ({exc})"
-            ) from exc
-        if isinstance(tensors, dict) and "state_dict" in tensors and len(tensors) <= 3:
-            tensors = tensors["state_dict"]
-    if not isinstance(tensors, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()
-    ):
-        raise ValueError(f"weights file {path} does not hold a flat name -> tensor dict")
-    return dict(tensors)
+    source = open_checkpoint(path)
+    return {k: source.get(k) for k in source.keys()}
 
 
 _SIGNATURES: list[tuple[str, str]] = [
@@ -141,6 +180,12 @@ _SIGNATURES: list[tuple[str, str]] = [
     (r"(^|\.)relative_positions_encoding\.", "nezha"),
     (r"^nezha\.", "nezha"),
     (r"(^|\.)embeddings\.position_embeddings\.weight$", "bert"),
+    # TensorFlow releases' names
+    (r"^model/h\d+/attn/c_attn/w$", "gpt2"),
+    (r"/SelfAttention/q$", "t5"),
+    (r"^newslm/", "gpt2_ml"),
+    (r"/embeddings/position_embeddings$", "bert"),
+    (r"/encoder/layer_\d+/attention/self/query/kernel$", "nezha"),
 ]
 
 
@@ -164,78 +209,167 @@ def _listing(keys: Iterable[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
-def apply_key_map(
-    model: nn.Module,
-    tensors: dict[str, torch.Tensor],
-    key_map: KeyMap,
-    *,
-    family: str,
-    source: str,
+def _as_source(tensors) -> TensorSource:
+    return tensors if isinstance(tensors, TensorSource) else DictSource(tensors)
+
+
+def check_key_map(
+    model: nn.Module, tensors, key_map: KeyMap, *, family: str, source: str
 ) -> LoadReport:
-    """Copy ``tensors`` into ``model`` through ``key_map``, strictly (see module docstring)."""
+    """Every structural check of :func:`apply_key_map`, from names and shapes only (nothing
+    is read, and ``model`` may live on the ``meta`` device). Raises ``ValueError`` listing
+    missing, unexpected and mis-shaped keys; returns the report of what a load would do."""
+    src = _as_source(tensors)
+    keys = src.keys()
+    present = set(keys)
     targets = dict(model.state_dict(keep_vars=True))
     missing: list[str] = []
     mismatched: list[str] = []
-    values: dict[str, torch.Tensor] = {}
     used: set[str] = set()
     report = LoadReport(source=source, family=family)
     for name, param in targets.items():
         rule = key_map.rules.get(name)
-        if rule is None or rule.source not in tensors:
+        if rule is None or rule.source not in present:
             if name in key_map.fresh:
                 report.initialised[name] = key_map.fresh[name]
                 continue
             missing.append(rule.source if rule is not None else f"(kexue) {name}")
             continue
         used.add(rule.source)
-        value = tensors[rule.source]
-        if rule.transform is not None:
-            value = rule.transform(value)
-        if tuple(value.shape) != tuple(param.shape):
+        shape = _converted_shape(rule, src.shape(rule.source))
+        if shape is not None and shape != tuple(param.shape):
             mismatched.append(
-                f"{rule.source} {tuple(tensors[rule.source].shape)} -> {name} expects "
+                f"{rule.source} {tuple(src.shape(rule.source))} -> {name} expects "
                 f"{tuple(param.shape)}"
             )
-            continue
-        values[name] = value
     unexpected: list[str] = []
-    bad_buffers: list[str] = []
-    for key in tensors:
-        if key in used:
+    for key in keys:
+        if key in used or key in key_map.verify:
             continue
-        if key in key_map.verify:
-            problem = key_map.verify[key](tensors[key])
-            if problem:
-                bad_buffers.append(f"{key}: {problem}")
-            else:
-                report.verified.append(key)
-        elif key in key_map.unused:
+        if key in key_map.unused:
             report.unused[key] = key_map.unused[key]
+        elif key_map.ignore is not None and key_map.ignore[0].search(key):
+            report.skipped[key] = key_map.ignore[1]
         else:
             unexpected.append(key)
-    if missing or unexpected or mismatched or bad_buffers:
+    if missing or unexpected or mismatched:
         parts = [f"cannot load {source} into a {family} model:"]
         if missing:
             parts.append(f"missing keys ({len(missing)}): {_listing(missing)}")
             if all(k in key_map.unused for k in missing):
                 parts.append("these are head weights the checkpoint lacks: build without that head")
         if unexpected:
-            parts.append(f"unexpected keys ({len(unexpected)}): {_listing(unexpected)}")
+            parts.append(
+                f"unexpected keys ({len(unexpected)}; the {family} key map does not place "
+                f"them): {_listing(unexpected)}"
+            )
         if mismatched:
             parts.append(f"shape mismatches ({len(mismatched)}): {_listing(mismatched)}")
-        if bad_buffers:
-            parts.append(f"fixed buffers that differ from the formula: {_listing(bad_buffers)}")
-        guess = guess_family(tensors)
+        guess = guess_family(keys)
         if guess is not None and guess != family:
             parts.append(f"the checkpoint looks like a {guess!r} model: try model={guess!r}")
         elif guess is None:
             parts.append("the checkpoint matches no kexue family layout")
         raise ValueError("\n  ".join(parts))
-    with torch.no_grad():
-        for name, value in values.items():
-            targets[name].copy_(value.to(targets[name].dtype))
-    report.loaded = len(values)
     return report
+
+
+def _converted_shape(rule: Rule, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape ``rule`` makes of a source tensor of ``shape`` (``None`` when a load-only
+    vocabulary transform decides it)."""
+    if rule.transform is not None:
+        return None
+    try:
+        t = torch.empty(shape, device="meta")
+        for op in rule.ops:
+            t = op.apply(t)
+    except (ValueError, RuntimeError, IndexError):
+        return (-1,)
+    return tuple(t.shape)
+
+
+def apply_key_map(
+    model: nn.Module,
+    tensors,
+    key_map: KeyMap,
+    *,
+    family: str,
+    source: str,
+    progress: Callable[[int], None] | None = None,
+) -> LoadReport:
+    """Copy ``tensors`` (a dict or a :class:`TensorSource`) into ``model`` through
+    ``key_map``, strictly (see the module docstring). Names and shapes are checked before
+    anything is read; then one tensor at a time is read, checked and copied. Only
+    float-to-float casts happen: an integer, boolean or complex tensor for a float parameter
+    is an error naming it (a corrupted header must not load as weights)."""
+    src = _as_source(tensors)
+    report = check_key_map(model, src, key_map, family=family, source=source)
+    bad_buffers: list[str] = []
+    for key in src.keys():
+        if key in key_map.verify and key not in {r.source for r in key_map.rules.values()}:
+            problem = key_map.verify[key](_bound(key_map, src).get(key))
+            if problem:
+                bad_buffers.append(f"{key}: {problem}")
+            else:
+                report.verified.append(key)
+    if bad_buffers:
+        raise ValueError(
+            f"cannot load {source} into a {family} model:\n  fixed buffers that differ from "
+            f"the formula: {_listing(bad_buffers)}"
+        )
+    targets = dict(model.state_dict(keep_vars=True))
+    cache: dict[str, torch.Tensor] = {}
+    wanted: dict[str, int] = {}
+    for name in targets:
+        rule = key_map.rules.get(name)
+        if rule is not None and name not in report.initialised:
+            wanted[rule.source] = wanted.get(rule.source, 0) + 1
+    loaded = 0
+    with torch.no_grad():
+        for name, param in targets.items():
+            if name in report.initialised:
+                continue
+            rule = key_map.rules[name]
+            raw = cache.get(rule.source)
+            if raw is None:
+                raw = src.get(rule.source)
+                check_dtype(raw, param, rule.source, name, source)
+                if wanted[rule.source] > 1:
+                    cache[rule.source] = raw
+            value = rule.convert(raw)
+            if tuple(value.shape) != tuple(param.shape):
+                raise ValueError(
+                    f"cannot load {source} into a {family} model: {rule.source} gives "
+                    f"{tuple(value.shape)}, {name} expects {tuple(param.shape)}"
+                )
+            param.copy_(value.to(param.dtype))
+            loaded += 1
+            wanted[rule.source] -= 1
+            if not wanted[rule.source]:
+                cache.pop(rule.source, None)
+            if progress is not None:
+                progress(1)
+    report.loaded = loaded
+    return report
+
+
+def check_dtype(
+    value: torch.Tensor, param: torch.Tensor, key: str, name: str, source: str
+) -> None:
+    """Refuse any cast but float-to-float (and same-kind integer buffers)."""
+    if param.is_floating_point() and not value.is_floating_point():
+        raise ValueError(
+            f"cannot load {source}: {key} holds {value.dtype} values but {name} is a "
+            f"{param.dtype} weight; only float-to-float casts are allowed (a corrupted "
+            "header can make float bytes look like integers)"
+        )
+
+
+def _bound(key_map: KeyMap, src: TensorSource) -> TensorSource:
+    for hook in key_map.verify.values():
+        if hasattr(hook, "tensors") and hook.tensors is None:
+            hook.tensors = src
+    return src
 
 
 def vocab_transform(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["to_bias", "key_padding", "causal", "decoder_bias", "unilm", "unilm_index"]
+__all__ = [
+    "padding_mask", "to_bias", "key_padding", "causal", "decoder_bias", "unilm", "unilm_index"
+]
+
+
+def padding_mask(token_ids: torch.Tensor, pad_id: int) -> torch.Tensor | None:
+    """The automatic mask of encoder inputs (bert4keras habit): 1 where ``token_ids != pad_id``;
+    ``None`` when nothing is padding (the unmasked fast path). Never for decoder inputs,
+    whose start token may be the pad id (T5)."""
+    mask = token_ids != pad_id
+    return None if bool(mask.all()) else mask.long()
 
 
 def to_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

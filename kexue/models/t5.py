@@ -24,6 +24,8 @@ from kexue.layers.positions import T5RelativeBias
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import T5Config
+from kexue.models.gpt2 import check_token_ids
+from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["T5", "T5Layer", "T5Stack"]
 
@@ -76,7 +78,7 @@ class T5Stack(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
 
-class T5(nn.Module):
+class T5(SavesPretrained, nn.Module):
     """T5 encoder-decoder with the kexue model contract (docs/design.md).
 
     Args:
@@ -105,12 +107,20 @@ class T5(nn.Module):
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.dim() != 2:
             raise ValueError(f"token ids must be (batch, length), got {tuple(ids.shape)}")
+        check_token_ids(ids, self.shared.num_embeddings)
         return self.shared(ids)
 
     def encode(
         self, token_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Encoder hidden states ``(batch, src_len, hidden)``."""
+        """Encoder hidden states ``(batch, src_len, hidden)``.
+
+        Without ``attention_mask``, keys holding ``config.pad_token_id`` are masked
+        (bert4keras habit); an explicit mask always wins. Pass the same mask to
+        :meth:`decode` (``forward`` does it for you).
+        """
+        if attention_mask is None:
+            attention_mask = masks.padding_mask(token_ids, self.config.pad_token_id)
         stack = self.encoder
         x = stack.dropout(self._embed(token_ids))
         n = token_ids.shape[1]
@@ -193,7 +203,11 @@ class T5(nn.Module):
         decoder_attention_mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
     ) -> torch.Tensor:
-        """``decode(decoder_ids, encode(token_ids, attention_mask), ...)``."""
+        """``decode(decoder_ids, encode(token_ids, attention_mask), ...)``; without
+        ``attention_mask`` the encoder's padding is masked automatically (never the decoder's,
+        whose start token is the pad id)."""
+        if attention_mask is None and token_ids.dim() == 2:
+            attention_mask = masks.padding_mask(token_ids, self.config.pad_token_id)
         enc = self.encode(token_ids, attention_mask)
         return self.decode(
             decoder_ids,

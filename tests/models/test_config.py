@@ -113,7 +113,7 @@ def test_t5_names():
         2,
         True,
         "gelu_new",
-        False,
+        True,
     )
 
 
