@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint venv venv-test clean
+.PHONY: demo test lint venv venv-test docs clean
 
 $(VENV)/.base: pyproject.toml setup.py kexue/data/shuffle/_core.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,22 @@ $(VENV)/.base: pyproject.toml setup.py kexue/data/shuffle/_core.c
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,docs]'
 	touch $@
+
+$(VENV)/.docs: $(VENV)/.base
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $@
+
+# KaTeX (formulas rendered at build time) and iframe-worker, from the npm registry, pinned by
+# docs/_gen/package-lock.json
+docs/_gen/node_modules/.package-lock.json: docs/_gen/package.json docs/_gen/package-lock.json
+	npm ci --prefix docs/_gen --no-audit --no-fund
+
+# The documentation site, built offline into site/ in strict mode (a broken link, a bad result
+# record or a formula KaTeX cannot parse fails it). Do not add -q: mkdocs then drops warnings.
+docs: $(VENV)/.docs docs/_gen/node_modules/.package-lock.json
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 venv: $(VENV)/.base
 venv-test: $(VENV)/.test
@@ -34,4 +48,4 @@ test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site docs/_gen/node_modules *.egg-info .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 Usage (from the repository root; prints a Markdown table):
 
-    PYTHONPATH=<a checkout with kexue.models> /work/main/.venv/bin/python benchmarks/models.py
+    python benchmarks/models.py
     python benchmarks/models.py --layers 2 --repeats 2      # a quick smoke run
 
 What is measured, for each family (``bert``: ``BertModel``; ``roformer``: ``RoFormerModel``,

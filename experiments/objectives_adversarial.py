@@ -1,7 +1,7 @@
 """FGM / gradient penalty / VAT vs a plain baseline on a small char-level Chinese sentiment
 classifier (../shared/data/sentiment). Writes a table into docs/objectives.md.
 
-    /work/main/.venv/bin/python experiments/objectives_adversarial.py [--seeds 3] [--train 3000]
+    python experiments/objectives_adversarial.py [--seeds 3] [--train 3000]
 
 A CharCNN (32-d char embeddings, 64 filters) is trained from scratch on a random subset of the
 training split; each method keeps the test accuracy of its best-validation epoch.

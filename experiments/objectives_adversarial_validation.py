@@ -1,6 +1,6 @@
 """Adversarial validation on a real temporal shift: People's Daily, January 1998.
 
-    /work/main/.venv/bin/python experiments/objectives_adversarial_validation.py [--seeds 3]
+    python experiments/objectives_adversarial_validation.py [--seeds 3]
 
 Shift: the corpus (../shared/data/peoples_daily_199801/seg_gold.utf8, 19,484 hand-segmented
 sentences) is in publication order, from the 1998 New Year address to the end of January

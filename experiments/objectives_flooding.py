@@ -1,6 +1,6 @@
 """Flooding's train / test loss curves on the sentiment set (char-CNN from scratch).
 
-    /work/main/.venv/bin/python experiments/objectives_flooding.py [--levels 0,0.1,0.2] [--seeds 3]
+    python experiments/objectives_flooding.py [--levels 0,0.1,0.2] [--seeds 3]
 
 Trains the same CharCNN on a 2,000-sentence subset of ../shared/data/sentiment for many
 epochs (so it over-fits), once without flooding (b = 0) and once per flood level b, and logs

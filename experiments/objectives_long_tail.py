@@ -1,6 +1,6 @@
 """Logit adjustment vs plain CE vs class weights on a long-tailed real task (Ape210K).
 
-    /work/main/.venv/bin/python experiments/objectives_long_tail.py [--seeds 5] [--ratio 20]
+    python experiments/objectives_long_tail.py [--seeds 5] [--ratio 20]
 
 Task: from the text of an Ape210K math word problem (../shared/data/ape210k/valid.ape.json,
 5,000 problems), predict the operator applied **last** in its gold equation (the top-level

@@ -8,7 +8,7 @@ mark, because a Chinese tokenizer only ever emits single characters for those (b
 ``load_vocab(simplified=True)``; spec ``nlp.md`` §0.1). ``keep_tokens[new_id] = old_id`` indexes
 the rows of the original embedding matrix to keep (pass it to
 ``build_transformer_model(..., keep_tokens=...)``). On the 21,128-token Google Chinese vocab this
-keeps 13,584 tokens with the default ``startswith`` ([PAD] [UNK] [CLS] [SEP]) and 13,585 with
+keeps 13,584 tokens with the default ``startswith`` (``[PAD] [UNK] [CLS] [SEP]``) and 13,585 with
 [MASK] added.
 
 File handling (documented, never silent): the file must be UTF-8 (else ``ValueError`` naming the

@@ -3,8 +3,8 @@
 WoBERT (https://kexue.fm/archives/7758, repo ZhuiyiTechnology/WoBERT) continues a character
 BERT with a vocabulary of characters *and* frequent words:
 
-1. vocab = the simplified Chinese BERT vocab (``load_vocab(simplified=True)`` with [PAD] [UNK]
-   [CLS] [SEP] [MASK] first; 13,585 tokens from the 21,128 Google vocab) followed by the
+1. vocab = the simplified Chinese BERT vocab (``load_vocab(simplified=True)`` with ``[PAD] [UNK]
+   [CLS] [SEP] [MASK]`` first; 13,585 tokens from the 21,128 Google vocab) followed by the
    ``num_words`` (20,000) most frequent jieba dictionary words not already in it, in decreasing
    frequency (ties in dictionary order; Python's sort is stable). Size 13,585 + 20,000 = 33,585
    (the article prints 33,586; the notes attribute the ±1 to ``unicodedata`` drift between
@@ -17,7 +17,7 @@ BERT with a vocabulary of characters *and* frequent words:
    ``kexue.models.build_transformer_model(..., keep_tokens=..., compound_tokens=...)``, which
    appends one row per entry after the ``keep_tokens`` rows.
 
-Pitfall: a new word whose characters include one missing from the vocab averages the [UNK] row
+Pitfall: a new word whose characters include one missing from the vocab averages the ``[UNK]`` row
 (the reference does the same); ``WoBERTVocab.unk_words`` lists such words.
 """
 
@@ -94,7 +94,7 @@ class WoBERTVocab:
     - ``keep_tokens[new_id] = old_id`` for the kept tokens;
     - ``compound_tokens[j]``: ORIGINAL-vocab ids whose mean initialises ``words[j]``
       (new id ``len(keep_tokens) + j``);
-    - ``unk_words``: new words whose characters include [UNK].
+    - ``unk_words``: new words whose characters include ``[UNK]``.
     """
 
     token_dict: dict[str, int]

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    /work/main/.venv/bin/python tests/models/parity_table.py
+    python tests/models/parity_table.py
 
 Same tiny random checkpoints and padded inputs as the tests; float32 kexue vs the reference.
 """

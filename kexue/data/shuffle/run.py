@@ -293,8 +293,9 @@ def shuffle_files(
         progress: show a tqdm progress bar (bytes read and written) on stderr.
 
     Raises:
-        ValueError / TypeError: bad arguments. ``OSError`` with a clear message for unreadable
-        inputs, an unwritable output, or a full disk; no partial output is left behind.
+        ValueError: bad arguments (``TypeError`` for arguments of the wrong type).
+        OSError: with a clear message, for unreadable inputs, an unwritable output, or a full
+            disk; no partial output is left behind.
     """
     budget = parse_size(memory)
     if budget < 1:

@@ -2,7 +2,7 @@
 
 Run from the repository root (NumPy + safetensors only):
 
-    /work/main/.venv/bin/python tests/models/golden/make_gpt2_ml.py
+    python tests/models/golden/make_gpt2_ml.py
 
 It writes ``tests/models/golden/gpt2_ml/{config.json, model.safetensors, io.safetensors}``.
 Weights are seeded (NumPy ``default_rng(SEED)``), rounded to float16 and stored as float16 (the

@@ -3,7 +3,7 @@ float64 outputs of the same weights with residual attention scores (RealFormer).
 
 Run from the repository root (shared venv: torch, transformers 5, numpy, safetensors):
 
-    /work/main/.venv/bin/python tests/models/golden/make_realformer.py
+    python tests/models/golden/make_realformer.py
 
 It writes ``tests/models/golden/realformer/{config.json, model.safetensors, io.safetensors}``.
 The checkpoint is a plain ``BertModel`` (``save_pretrained``; weights seeded, rounded to
