@@ -1,4 +1,4 @@
-"""``score_continuations``: log-probabilities of many continuations of one prefix, sharing its cache.
+"""``score_continuations``: log-probabilities of many continuations of one prefix (shared cache).
 
 Scoring every candidate ``c`` after a prefix ``x`` as ``log p(c | x) = sum_i log p(c_i | x, c_<i)``
 by one full forward pass of ``x + c`` each recomputes the prefix once per candidate. Here the
