@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--beams", default="1,4")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         Old = load_old(args.old.resolve(), Path(tmp))
         model = make_model(args.layers, args.hidden, args.heads, args.vocab)
