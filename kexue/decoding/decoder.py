@@ -81,6 +81,13 @@ def _check_int(name: str, value, low: int) -> int:
     return value
 
 
+def _integer_dtype(dtype) -> bool:
+    """Whether a torch or NumPy array dtype holds integers (bool does not count)."""
+    if isinstance(dtype, torch.dtype):
+        return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    return getattr(dtype, "kind", None) in ("i", "u")
+
+
 def _token_id(value, where: str) -> int:
     """An integer token id (Python or NumPy int, integer 0-d tensor); floats and bools raise."""
     if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
@@ -232,9 +239,15 @@ class AutoRegressiveDecoder:
                 raise TypeError("prompts must be a list of token-id lists or a (batch, len) tensor")
             rows = []
             for i, row in enumerate(prompts):
-                if isinstance(row, str | bytes) or not isinstance(row, Sequence | torch.Tensor):
+                array = getattr(row, "ndim", None) == 1 and hasattr(row, "tolist")  # NumPy too
+                if isinstance(row, str | bytes) or not (isinstance(row, Sequence) or array):
                     raise TypeError(f"prompt {i} must be a sequence of token ids, got {row!r}")
-                row = row.tolist() if isinstance(row, torch.Tensor) else row
+                if array and not _integer_dtype(row.dtype):
+                    raise TypeError(
+                        f"prompt {i} must be integer token ids, got {row.dtype} "
+                        "(float ids would be truncated)"
+                    )
+                row = row.tolist() if array else row
                 rows.append([_token_id(t, f"prompt {i}") for t in row])
         if not rows:
             raise ValueError("no prompts given (empty batch)")
