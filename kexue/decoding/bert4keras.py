@@ -63,7 +63,7 @@ class _PredictStep:
         inputs = [x.index_select(0, state.input_index.to(x.device)) for x in self.inputs]
         output_ids = state.generated
         if owner.start_id is not None:
-            start = torch.full_like(output_ids[:, :1], owner.start_id)
+            start = output_ids.new_full((rows, 1), owner.start_id)
             output_ids = torch.cat([start, output_ids], dim=1)
         states = state.extra.get(_KEY, self.shared)
         out = owner.predict(inputs, output_ids, states)
