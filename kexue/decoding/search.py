@@ -138,8 +138,8 @@ def token_search(
     Greedy follows transformers' ``generate(do_sample=False)``: argmax of the hooked logits;
     finished rows receive ``pad_id``; the loop stops when every row is finished or after
     ``max_new_tokens``. Sampling applies hooks, temperature, top-k, then top-p and draws from
-    the softmax with ``generator``. A hook that calls ``state.finish(rows)`` makes the token
-    chosen for those rows at this step their last.
+    the softmax with ``generator``. A hook that calls ``state.finish(rows)`` ends those rows
+    with the tokens they have (nothing is added at this step).
     """
     batch = ids.shape[0]
     cache, logits = prefill(step, state, ids)
@@ -161,6 +161,11 @@ def token_search(
         state.finished = ~unfinished
         raw = logits
         logits = hooked = run_hooks(hooks, state, logits)
+        ended = state.take_finish()
+        if ended is not None:  # rows a hook ended keep the tokens they have
+            unfinished = unfinished & ~ended
+            if not unfinished.any():
+                break
         if mask_ends and t < min_new_tokens:
             logits = logits.masked_fill(is_end_tok, float("-inf"))
         if sample:
@@ -189,9 +194,6 @@ def token_search(
         hit_end = is_end_tok[token] & unfinished
         n_ends = n_ends + hit_end.long()
         done = hit_end & (n_ends >= min_ends) & (lengths >= min_new_tokens)
-        ended = state.take_finish()
-        if ended is not None:
-            done = done | (ended & unfinished)
         unfinished = unfinished & ~done
         if not unfinished.any():
             break
@@ -250,8 +252,9 @@ def beam_search(
 
     The per-row state and the step's cache follow the beams. A beam whose hooks exclude every
     token dies (its continuations score ``-inf``); an open input whose every beam died raises.
-    A hook that calls ``state.finish(rows)`` makes those beams' continuations at this step
-    finished hypotheses (as if they ended with an end token).
+    A hook that calls ``state.finish(rows)`` ends those beams with the tokens they have: each
+    becomes one candidate with its running score and its current length (no token added), which
+    enters the finished pool if it ranks among the first ``num_beams``, as an end token would.
     """
     batch = ids.shape[0]
     k = num_beams
@@ -283,11 +286,21 @@ def beam_search(
             logits = feed(step, state, cache, running[:, :, -1].reshape(-1))
         raw = logits
         logits = hooked = run_hooks(hooks, state, logits)
+        ended = state.take_finish()
         if temperature != 1.0:
             logits = logits / temperature
         logp = torch.log_softmax(logits, dim=-1)
         if mask_ends and t < min_new_tokens:
             logp = logp.masked_fill(is_end_tok, float("-inf"))
+        if ended is not None:
+            # an ended beam continues only as "itself, unchanged": one candidate, pad_id with
+            # log-probability 0, counted below as finished with the beam's current length
+            only_pad = torch.full_like(logp[:1], float("-inf"))
+            only_pad[0, pad_id] = 0.0
+            logp = torch.where(ended[:, None], only_pad, logp)
+            raw = raw.masked_fill(ended[:, None], 0.0)
+            hooked = hooked.masked_fill(ended[:, None], 0.0)
+            logits = logits.masked_fill(ended[:, None], 0.0)
         total = (logp.view(batch, k, vocab) + run_scores[:, :, None]).view(batch, k * vocab)
         cand_scores, cand_idx = torch.topk(total, n_cand, dim=1)
         if not bool(torch.isfinite(cand_scores[:, 0]).all()):
@@ -313,9 +326,11 @@ def beam_search(
         cand_ends = run_ends.gather(1, src) + is_end_tok[tok].long()
         length = t + 1
         hits = is_end_tok[tok] & (cand_ends >= min_ends) & (length >= min_new_tokens)
-        ended = state.take_finish()
+        cand_len = None
         if ended is not None:
-            hits = hits | ended.view(batch, k).gather(1, src)
+            ended_cand = ended.view(batch, k).gather(1, src)
+            hits = hits | ended_cand
+            cand_len = length - ended_cand.long()
         if length >= max_new_tokens:
             hits = torch.ones_like(hits)
 
@@ -328,7 +343,10 @@ def beam_search(
 
         # finished hypotheses: top-k ranked, finishing now, while the input is still open
         new_final = hits & top_slot[None, :]
-        normed = cand_scores / (length**length_penalty)
+        if cand_len is None:
+            normed = cand_scores / (length**length_penalty)
+        else:
+            normed = cand_scores / cand_len.clamp(min=1).to(cand_scores.dtype) ** length_penalty
         blocked = ~open_
         if early_stopping is True:
             blocked = blocked | pool_full.all(dim=1, keepdim=True)
@@ -336,7 +354,9 @@ def beam_search(
         pool = torch.cat([pool, pad_col], dim=2)
         merged_seqs = torch.cat([pool, cand_seqs], dim=1)
         merged_scores = torch.cat([pool_scores, normed], dim=1)
-        merged_lens = torch.cat([pool_lens, torch.full_like(tok, length)], dim=1)
+        if cand_len is None:
+            cand_len = torch.full_like(tok, length)
+        merged_lens = torch.cat([pool_lens, cand_len], dim=1)
         merged_full = torch.cat([pool_full, new_final & ~blocked], dim=1)
         pool_scores, sel = torch.topk(merged_scores, k, dim=1)
         pool = merged_seqs.gather(1, sel[:, :, None].expand(-1, -1, length))

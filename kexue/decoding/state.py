@@ -106,9 +106,11 @@ class DecodeState:
 
     # ------------------------------------------------------------------ hooks
     def finish(self, rows: torch.Tensor | Sequence[int] | Sequence[bool]) -> None:
-        """End ``rows`` (a ``(rows,)`` bool mask or a list of row numbers): the token chosen at
-        this step is their last, as if it were an end token (``min_ends`` and
-        ``min_new_tokens`` do not apply to an ending requested by a hook)."""
+        """End ``rows`` (a ``(rows,)`` bool mask or a list of row numbers) now, with the tokens
+        they have: no token is added at this step (``min_ends`` and ``min_new_tokens`` do not
+        apply). In beam search such a beam becomes a finished hypothesis of its current length
+        and score if it ranks among the first ``num_beams`` candidates, as an end token
+        would."""
         mask = torch.as_tensor(rows, device=self.input_index.device)
         if mask.dtype != torch.bool:
             if mask.dtype.is_floating_point or mask.dtype.is_complex:

@@ -161,37 +161,64 @@ def test_seq2seq_state_has_the_source(t5_pair):
 
 
 def test_a_hook_can_end_rows(gpt2_pair):
-    """``state.finish(rows)``: the token chosen at this step is the row's last."""
+    """``state.finish(rows)`` ends rows now, with the tokens they have."""
     dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=None, pad_id=PAD)
 
     @state_hook
-    def stop_at_three_or_on_token_9(logits, state):
+    def stop_at_two(logits, state):
         if state.step == 2:
             state.finish(torch.ones(state.rows, dtype=torch.bool))
         return logits
 
-    out = dec.greedy(PROMPTS, max_new_tokens=8, hooks=[stop_at_three_or_on_token_9])
-    assert out.lengths.flatten().tolist() == [3] * len(PROMPTS)
-    assert out.sequences.shape[-1] == 3
-    out = dec.random_sample(PROMPTS, n=3, max_new_tokens=8, seed=1,
-                            hooks=[stop_at_three_or_on_token_9])  # fmt: skip
-    assert out.lengths.flatten().tolist() == [3] * (3 * len(PROMPTS))
-    out = dec.beam_search(PROMPTS, num_beams=3, num_return_sequences=3, max_new_tokens=8,
-                          hooks=[stop_at_three_or_on_token_9])  # fmt: skip
-    assert out.lengths.flatten().tolist() == [3] * (3 * len(PROMPTS))
     free = dec.greedy(PROMPTS, max_new_tokens=8)
     assert free.lengths.flatten().tolist() == [8] * len(PROMPTS)
+    out = dec.greedy(PROMPTS, max_new_tokens=8, hooks=[stop_at_two])
+    assert out.lengths.flatten().tolist() == [2] * len(PROMPTS)
+    assert torch.equal(out.sequences, free.sequences[:, :, :2])
+    out = dec.random_sample(PROMPTS, n=3, max_new_tokens=8, seed=1, hooks=[stop_at_two])
+    assert out.lengths.flatten().tolist() == [2] * (3 * len(PROMPTS))
+    assert out.sequences.shape[-1] == 2
+
+    kw = dict(num_beams=3, num_return_sequences=3, max_new_tokens=8, length_penalty=1.0)
+    out = dec.beam_search(PROMPTS, hooks=[stop_at_two], **kw)
+    short = dec.beam_search(PROMPTS, **{**kw, "max_new_tokens": 2})
+    assert out.lengths.flatten().tolist() == [2] * (3 * len(PROMPTS))
+    assert out.tolist() == short.tolist()  # the same hypotheses as stopping at 2 tokens
+    torch.testing.assert_close(out.scores, short.scores)
 
     @state_hook
-    def end_row_one_now(logits, state):  # row numbers work as well as a mask
+    def end_row_one(logits, state):  # row numbers work as well as a mask
         state.finish([1])
         return logits
 
-    out = dec.greedy(PROMPTS, max_new_tokens=5, hooks=[end_row_one_now])
-    assert out.lengths.flatten().tolist() == [5, 1, 5, 5, 5]
+    out = dec.greedy(PROMPTS, max_new_tokens=5, hooks=[end_row_one])
+    assert out.lengths.flatten().tolist() == [5, 0, 5, 5, 5]
+    assert out.tolist()[1] == [[]]
     with pytest.raises(ValueError, match="row numbers"):
         dec.greedy(PROMPTS, max_new_tokens=2, hooks=[state_hook(
             lambda x, s: s.finish([len(PROMPTS)]) or x)])  # fmt: skip
+
+
+def test_beam_search_ends_a_completed_row_without_an_extra_token(gpt2_pair):
+    """A grammar that knows when a string is complete ends the beam there (end_id=None): the
+    balanced-bracket strings come back exactly as complete, with no token after them."""
+    dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=None, pad_id=PAD)
+
+    @state_hook
+    def brackets_then_stop(logits, state):
+        seq = state.generated
+        depth = (seq == OPEN).long().sum(1) - (seq == CLOSE).long().sum(1)
+        complete = (depth == 0) & (state.step > 0)
+        state.finish(complete)
+        allowed = torch.zeros_like(logits, dtype=torch.bool)
+        allowed[:, OPEN] = depth + 1 <= 8 - state.step - 1
+        allowed[:, CLOSE] = depth > 0
+        return logits.masked_fill(~allowed, float("-inf"))
+
+    out = dec.beam_search(PROMPTS, num_beams=3, num_return_sequences=3, max_new_tokens=8,
+                          hooks=[brackets_then_stop])  # fmt: skip
+    for seq in (s for rows in out.tolist() for s in rows):
+        assert valid(seq + [END]), seq
 
 
 def test_bad_states_raise(gpt2_pair):
