@@ -55,6 +55,7 @@ def full_scores(model, prefix: list[int], cands: list[list[int]], chunk: int) ->
 
 
 def record(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     old = path.read_text() if path.exists() else ""
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(old + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
