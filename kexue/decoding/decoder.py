@@ -38,6 +38,10 @@ from kexue.decoding.steps import CausalLMStep, EncoderDecoderStep, UniLMStep
 __all__ = ["AutoRegressiveDecoder", "Generation"]
 
 _KINDS = ("lm", "unilm", "seq2seq")
+_HOOKS_MESSAGE = (
+    "hooks must be callables hook(step, generated_ids, logits) -> logits "
+    "or StateHook instances hook(logits, state) -> logits"
+)
 _EARLY = (True, False, "never", "best")
 
 
@@ -189,7 +193,7 @@ class AutoRegressiveDecoder:
                         f"{name} {value} is outside the model's vocabulary ({vocab_size} tokens)"
                     )
         if not all(callable(h) for h in hooks):
-            raise TypeError("hooks must be callables hook(step, generated_ids, logits) -> logits")
+            raise TypeError(_HOOKS_MESSAGE)
         self.model = model
         self.step = step
         self.vocab_size = vocab_size
@@ -310,7 +314,7 @@ class AutoRegressiveDecoder:
                 f"min_new_tokens ({min_new_tokens}) > max_new_tokens ({max_new_tokens})"
             )
         if not all(callable(h) for h in hooks):
-            raise TypeError("hooks must be callables hook(step, generated_ids, logits) -> logits")
+            raise TypeError(_HOOKS_MESSAGE)
         return self.hooks + tuple(hooks)
 
     @staticmethod

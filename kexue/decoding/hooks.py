@@ -9,9 +9,9 @@ Two kinds of hook, freely mixed in one list:
   rows (``state.finish(rows)``);
 - any other callable is a plain hook, ``hook(step, generated_ids, logits) -> logits``:
 
-- ``step``: how many tokens have been generated so far (0 for the first new token);
-- ``generated_ids``: ``(rows, step)`` int64, the tokens generated so far for every row;
-- ``logits``: ``(rows, vocab)`` float, the next-token logits (before any normalisation).
+  - ``step``: how many tokens have been generated so far (0 for the first new token);
+  - ``generated_ids``: ``(rows, step)`` int64, the tokens generated so far for every row;
+  - ``logits``: ``(rows, vocab)`` float, the next-token logits (before any normalisation).
 
 Rows are laid out input-major: row ``r`` belongs to input ``r // width`` where ``width`` is
 ``num_beams`` (beam search), ``n`` (sampling) or 1 (greedy). A hook must return a tensor of the

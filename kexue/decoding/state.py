@@ -141,6 +141,7 @@ class DecodeState:
     def reorder(self, index: torch.Tensor) -> None:
         """Keep rows ``index`` (expanding to beams / samples, or following beam search)."""
         index = index.to(self.input_index.device)
+        rows = self.rows
         self.input_index = self.input_index.index_select(0, index)
         self.attention_mask = self.attention_mask.index_select(0, index)
         self.generated = self.generated.index_select(0, index)
@@ -151,6 +152,13 @@ class DecodeState:
             if self.user is not None:
                 self.user = _reorder_list(self.user, order)
             for name, value in self.extra.items():
+                if isinstance(value, torch.Tensor | list):
+                    n = len(value) if isinstance(value, list) or value.dim() else None
+                    if n != rows:
+                        raise ValueError(
+                            f"DecodeState.extra[{name!r}] must have one entry per row ({rows}); "
+                            f"got {'a 0-d tensor' if n is None else n}"
+                        )
                 if isinstance(value, torch.Tensor):
                     self.extra[name] = value.index_select(0, index.to(value.device))
                 elif isinstance(value, list):

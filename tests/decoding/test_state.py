@@ -229,3 +229,11 @@ def test_bad_states_raise(gpt2_pair):
         dec.greedy(PROMPTS, max_new_tokens=2, states="abc")
     with pytest.raises(TypeError, match="state_hook needs a callable"):
         state_hook(3)
+
+    @state_hook
+    def wrong_rows(logits, state):
+        state.extra["x"] = torch.zeros(state.rows + 1)
+        return logits
+
+    with pytest.raises(ValueError, match=r"extra\['x'\] must have one entry per row \(10\)"):
+        dec.beam_search(PROMPTS, num_beams=2, max_new_tokens=3, hooks=[wrong_rows])
