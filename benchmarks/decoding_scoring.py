@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record", action="store_true", help="append to results/decoding.jsonl")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
     torch.manual_seed(0)
     cfg = dict(vocab_size=args.vocab, n_positions=args.prefix + args.cand_len + 8,
                n_embd=args.hidden, n_layer=args.layers, n_head=args.heads)  # fmt: skip
@@ -111,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     for name in runs:
         print(f"| {name} | {med[name] * 1000:.0f} | {med[name] / med['shared cache']:.1f}x |")
     if args.record:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()  # fmt: skip
         base = dict(
             unit="x (time ratio, same process)",
             data=f"random GPT-2 {args.layers}L/{args.hidden}H vocab {args.vocab}; random ids",
