@@ -14,9 +14,12 @@ per-step overhead a larger share of the time than GPT-2 small would.
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
+import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +30,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kexue.decoding import AutoRegressiveDecoder  # noqa: E402
+from kexue.io.atomic import atomic_write  # noqa: E402
 from kexue.models import build_transformer_model  # noqa: E402
 
 ALIAS = "_kexue_decoding_old"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def record(rows: list[dict], path: Path) -> None:
+    """Append ``rows`` to the JSON-lines file ``path`` (rewritten atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = path.read_text() if path.exists() else ""
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(old + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def load_old(root: Path, tmp: Path):
@@ -78,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--stat", choices=("median", "min"), default="median",
                     help="min is the more robust statistic on a shared machine")  # fmt: skip
+    ap.add_argument("--record", metavar="OLD_COMMIT",
+                    help="append new/old ratios to results/decoding.jsonl, naming the old "
+                    "checkout's commit")  # fmt: skip
     ap.add_argument("--clock", choices=("wall", "process"), default="wall",
                     help="process: CPU time of this process (time.process_time), which time "
                     "spent waiting for a CPU on a shared machine does not inflate")  # fmt: skip
@@ -85,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     clock = time.process_time if args.clock == "process" else time.perf_counter
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    records = []
     with tempfile.TemporaryDirectory() as tmp:
         Old = load_old(args.old.resolve(), Path(tmp))
         model = make_model(args.layers, args.hidden, args.heads, args.vocab)
@@ -114,12 +133,29 @@ def main(argv: list[str] | None = None) -> int:
                 stat = min if args.stat == "min" else statistics.median
                 tps = {w: batch * args.new_tokens / stat(t) for w, t in times.items()}
                 name = "greedy" if beams == 1 else f"beam-{beams}"
+                records.append(dict(
+                    claim=f"decoder at {commit[:7]} vs {args.record}: {name}, batch {batch}, "
+                    f"tokens/s ratio (GPT-2 {args.layers}L/{args.hidden}H, vocab {args.vocab})",
+                    value=round(tps["new"] / tps["old"], 3), unit="x (new / old, same process)",
+                    data="random GPT-2 built with kexue.models; random prompt ids",
+                    command=" ".join(["python benchmarks/decoding_ab.py"] + sys.argv[1:]),
+                    commit=commit, date=datetime.date.today().isoformat(),
+                    machine="2-core CPU",
+                    notes=f"old = `git archive {args.record}` unpacked at --old; "
+                    f"{args.stat} of {args.repeats} alternated runs, {args.clock} time, "
+                    f"{torch.get_num_threads()} thread(s), {args.new_tokens} new tokens; "
+                    f"old {tps['old']:.1f} tok/s, new {tps['new']:.1f} tok/s; same tokens: "
+                    f"{outs['old'] == outs['new']}",
+                ))  # fmt: skip
                 print(
                     f"| {name} | {batch} | {tps['old']:.1f} | {tps['new']:.1f} "
                     f"| {tps['new'] / tps['old']:.3f}x | "
                     f"{'yes' if outs['old'] == outs['new'] else 'NO'} |",
                     flush=True,
                 )
+    if args.record:
+        record(records, ROOT / "results" / "decoding.jsonl")
+        print("\nrecorded in results/decoding.jsonl")
     return 0
 
 
