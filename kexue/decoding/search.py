@@ -81,11 +81,14 @@ def prefill(step, state: DecodeState, ids: torch.Tensor):
     return cache, logits
 
 
-def feed(step, state: DecodeState, cache, tokens: torch.Tensor) -> torch.Tensor:
-    """Feed one new token per row; return the next-token logits ``(rows, vocab)``."""
+def feed(
+    step, state: DecodeState, cache, tokens: torch.Tensor, generated: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Feed one new token per row; return the next-token logits ``(rows, vocab)``.
+    ``generated``: the loop's tokens so far, ``tokens`` included (saves a concat)."""
     new = tokens.view(-1, 1)
     positions = state.next_position.view(-1, 1)
-    state.append(new)
+    state.append(new, generated)
     return last_logits(step(new, positions, cache, state), new.shape[0])
 
 
@@ -157,7 +160,7 @@ def token_search(
     scores = torch.zeros(rows, dtype=logits.dtype, device=logits.device)
     for t in range(max_new_tokens):
         if t > 0:
-            logits = feed(step, state, cache, generated[:, -1])
+            logits = feed(step, state, cache, generated[:, -1], generated)
         state.finished = ~unfinished
         raw = logits
         logits = hooked = run_hooks(hooks, state, logits)
@@ -283,7 +286,8 @@ def beam_search(
 
     for t in range(max_new_tokens):
         if t > 0:
-            logits = feed(step, state, cache, running[:, :, -1].reshape(-1))
+            logits = feed(step, state, cache, running[:, :, -1].reshape(-1),
+                          running.reshape(batch * k, t))  # fmt: skip
         raw = logits
         logits = hooked = run_hooks(hooks, state, logits)
         ended = state.take_finish()

@@ -85,7 +85,7 @@ class DecodeState:
         self.generated = torch.empty((rows, 0), dtype=torch.long, device=device)
         self.step = 0
         self.prefill = True
-        self.finished = torch.zeros(rows, dtype=torch.bool, device=device)
+        self._finished: torch.Tensor | None = None  # None: no row has finished
         self.user = None if user is None else [copy.deepcopy(u) for u in user]
         self.extra: dict[str, torch.Tensor | list] = {}
         self.next_position = torch.zeros(rows, dtype=torch.long, device=device)
@@ -95,6 +95,16 @@ class DecodeState:
     @property
     def rows(self) -> int:
         return int(self.input_index.shape[0])
+
+    @property
+    def finished(self) -> torch.Tensor:
+        if self._finished is None:
+            return torch.zeros(self.rows, dtype=torch.bool, device=self.input_index.device)
+        return self._finished
+
+    @finished.setter
+    def finished(self, value: torch.Tensor) -> None:
+        self._finished = value
 
     def prompt(self, row: int) -> list[int]:
         """The prompt row ``row`` decodes (the source for UniLM and encoder-decoder models)."""
@@ -130,9 +140,12 @@ class DecodeState:
         return out
 
     # ------------------------------------------------------------------ bookkeeping
-    def append(self, tokens: torch.Tensor) -> None:
-        """Add one new token per row (``(rows, 1)``): generated, mask, step, next position."""
-        self.generated = torch.cat([self.generated, tokens], dim=1)
+    def append(self, tokens: torch.Tensor, generated: torch.Tensor | None = None) -> None:
+        """Add one new token per row (``(rows, 1)``): generated, mask, step, next position.
+        ``generated``: the loop's own copy of ``generated + tokens``, to reuse (no concat)."""
+        if generated is None:
+            generated = torch.cat([self.generated, tokens], dim=1)
+        self.generated = generated
         self.attention_mask = torch.cat([self.attention_mask, torch.ones_like(tokens)], dim=1)
         self.next_position = self.next_position + 1
         self.step += 1
@@ -145,7 +158,8 @@ class DecodeState:
         self.input_index = self.input_index.index_select(0, index)
         self.attention_mask = self.attention_mask.index_select(0, index)
         self.generated = self.generated.index_select(0, index)
-        self.finished = self.finished.index_select(0, index)
+        if self._finished is not None:
+            self._finished = self._finished.index_select(0, index)
         self.next_position = self.next_position.index_select(0, index)
         if self.user is not None or self.extra:
             order = index.tolist()
