@@ -92,11 +92,11 @@ def feed(
     return last_logits(step(new, positions, cache, state), new.shape[0])
 
 
-def reorder(cache, state: DecodeState, index: torch.Tensor) -> None:
+def reorder(cache, state: DecodeState, index: torch.Tensor, within_inputs: bool = False) -> None:
     """Keep rows ``index`` in the step's cache and in the per-row state, together."""
     if cache is not None:
         cache.reorder(index)
-    state.reorder(index)
+    state.reorder(index, within_inputs=within_inputs)
 
 
 def _not_finite(x: torch.Tensor) -> torch.Tensor:
@@ -370,7 +370,7 @@ def beam_search(
         run_scores = next_run_scores
         if length >= max_new_tokens or bool(hits.all()):
             break
-        reorder(cache, state, (beam_src + offsets).view(-1))
+        reorder(cache, state, (beam_src + offsets).view(-1), within_inputs=True)
 
         # can any input still improve its finished pool?
         if early_stopping == "never" and length_penalty > 0.0:

@@ -151,16 +151,22 @@ class DecodeState:
         self.step += 1
         self.prefill = False
 
-    def reorder(self, index: torch.Tensor) -> None:
-        """Keep rows ``index`` (expanding to beams / samples, or following beam search)."""
+    def reorder(self, index: torch.Tensor, *, within_inputs: bool = False) -> None:
+        """Keep rows ``index`` (expanding to beams / samples, or following beam search).
+
+        ``within_inputs=True`` promises that every row is replaced by a row of the same input
+        (beam search after the expansion): the fields that are equal for all rows of an input
+        (input index, key mask, next position) are then left as they are.
+        """
         index = index.to(self.input_index.device)
         rows = self.rows
-        self.input_index = self.input_index.index_select(0, index)
-        self.attention_mask = self.attention_mask.index_select(0, index)
+        if not within_inputs:
+            self.input_index = self.input_index.index_select(0, index)
+            self.attention_mask = self.attention_mask.index_select(0, index)
+            self.next_position = self.next_position.index_select(0, index)
         self.generated = self.generated.index_select(0, index)
         if self._finished is not None:
             self._finished = self._finished.index_select(0, index)
-        self.next_position = self.next_position.index_select(0, index)
         if self.user is not None or self.extra:
             order = index.tolist()
             if self.user is not None:

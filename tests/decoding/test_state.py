@@ -97,9 +97,9 @@ def test_bracket_state_must_follow_its_beam(gpt2_pair, monkeypatch):
     dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=END, pad_id=PAD)
     original = DecodeState.reorder
 
-    def keep_extra(self, index):
+    def keep_extra(self, index, **kw):
         extra = dict(self.extra)
-        original(self, index)
+        original(self, index, **kw)
         if all(v.shape[0] == self.rows for v in extra.values()):
             self.extra = extra  # the bug: per-row fields stay where they were
 
