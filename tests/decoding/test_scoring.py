@@ -35,7 +35,7 @@ def test_causal_lm_equals_separate_full_forwards(gpt2_pair, kit):
     chunked, per = score_continuations(gpt2_pair[1], prefix, cands, chunk_size=7, per_token=True)
     torch.testing.assert_close(chunked, ref, rtol=1e-10, atol=1e-10)
     assert per.shape == (30, 4)
-    assert all(float(per[i, len(c):].abs().sum()) == 0 for i, c in enumerate(cands))
+    assert all(float(per[i, len(c) :].abs().sum()) == 0 for i, c in enumerate(cands))
     torch.testing.assert_close(per.sum(1), ref, rtol=1e-10, atol=1e-10)
 
 

@@ -120,9 +120,10 @@ def test_unilm_step_is_used_for_unilm_models(bert_dir):
     assert isinstance(dec.make_step(), UniLMStep)
     explicit = AutoRegressiveDecoder(model, step=UniLMStep(model), end_id=3)
     src = [[2, 5, 6, 3], [2, 9, 3]]
-    assert dec.greedy(src, max_new_tokens=5).tolist() == explicit.greedy(
-        src, max_new_tokens=5
-    ).tolist()
+    assert (
+        dec.greedy(src, max_new_tokens=5).tolist()
+        == explicit.greedy(src, max_new_tokens=5).tolist()
+    )
 
 
 def test_bad_steps_raise(gpt2_pair):
