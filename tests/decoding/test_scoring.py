@@ -66,6 +66,8 @@ def test_seq2seq_scores_decoder_outputs(t5_pair):
     source, cands = [5, 6, 7, 1], _candidates(3, 12, 23)
     dec = AutoRegressiveDecoder(model, end_id=1, start_id=0)
     scores = score_continuations(dec, source, cands)
+    chunked = score_continuations(dec, source, cands, chunk_size=5)
+    torch.testing.assert_close(chunked, scores, rtol=1e-12, atol=1e-12)
     ref = []
     with torch.no_grad():
         enc = model.encode(torch.tensor([source]), attention_mask=torch.ones(1, len(source)))
