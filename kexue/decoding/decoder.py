@@ -10,6 +10,10 @@ once, left-padded, with the model's KV cache so one step costs one token's compu
 beam search reproduce transformers' ``generate()`` (``num_beams``, ``length_penalty``,
 ``early_stopping``, ``eos_token_id``, ``min_new_tokens``).
 
+The decoder is open: the model is driven through a public step protocol
+(:mod:`kexue.decoding.steps`; pass ``step=`` for a recipe's own), hooks may see and update a
+per-row state (:mod:`kexue.decoding.state`) that beam search reorders with its beams.
+
 Example::
 
     dec = AutoRegressiveDecoder(model, end_id=tokenizer.sep_id, pad_id=0)
@@ -19,22 +23,25 @@ Example::
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from kexue.decoding.hooks import LogitsHook
+from kexue.decoding.hooks import LogitsHook, StateHook
 from kexue.decoding.search import Generation, beam_search, token_search
-from kexue.decoding.steppers import (
-    CausalStepper,
-    EncoderDecoderStepper,
-    Stepper,
-    UniLMStepper,
-)
+from kexue.decoding.state import DecodeState
+from kexue.decoding.steps import CausalLMStep, EncoderDecoderStep, UniLMStep
 
 __all__ = ["AutoRegressiveDecoder", "Generation"]
 
 _KINDS = ("lm", "unilm", "seq2seq")
+_HOOKS_MESSAGE = (
+    "hooks must be callables hook(step, generated_ids, logits) -> logits "
+    "or StateHook instances hook(logits, state) -> logits"
+)
 _EARLY = (True, False, "never", "best")
 
 
@@ -63,10 +70,39 @@ def _infer_max_positions(model) -> int | None:
     return None
 
 
+def _infer_vocab(model) -> int | None:
+    value = getattr(model, "vocab_size", None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    config = getattr(model, "config", None)
+    value = getattr(config, "vocab_size", None) if config is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _check_int(name: str, value, low: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     return value
+
+
+def _integer_dtype(dtype) -> bool:
+    """Whether a torch or NumPy array dtype holds integers (bool does not count)."""
+    if isinstance(dtype, torch.dtype):
+        return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    return getattr(dtype, "kind", None) in ("i", "u")
+
+
+def _token_id(value, where: str) -> int:
+    """An integer token id (Python or NumPy int, integer 0-d tensor); floats and bools raise."""
+    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise TypeError(f"{where} must be integer token ids, got the bool {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{where} must be integer token ids, got {value!r} ({type(value).__name__}); "
+            "float ids would be truncated"
+        ) from None
 
 
 class AutoRegressiveDecoder:
@@ -75,7 +111,7 @@ class AutoRegressiveDecoder:
     Args:
         model: a model under the kexue model contract (docs/design.md): a causal LM
             (``application="lm"``), a UniLM seq2seq (``application="unilm"``) or an
-            encoder-decoder with ``encode``/``decode`` (T5).
+            encoder-decoder with ``encode``/``decode`` (T5). May be ``None`` with ``step=``.
         end_id: end token id, or several (any of them ends a sequence); ``None`` decodes to
             ``max_new_tokens``.
         pad_id: id written after a sequence's end and used to left-pad prompts.
@@ -88,6 +124,12 @@ class AutoRegressiveDecoder:
             sequence each step (``False``, the reference; same tokens and scores).
         hooks: logits hooks applied at every step before the per-call ``hooks``
             (see :mod:`kexue.decoding.hooks`).
+        step: a recipe's own step (:mod:`kexue.decoding.steps`):
+            ``step(token_ids, positions, cache, state) -> logits``, used instead of the
+            built-in one for the model's kind (``kind`` must then be ``None``).
+        vocab_size: the number of token ids the step accepts, to check prompt ids, ``pad_id``
+            and ``start_id`` before decoding (read from the model when ``None``); ``end_id``
+            is always checked against the width of the logits.
 
     Prompts are a list of token-id lists of any lengths (the decoder left-pads them), or a
     ``(batch, len)`` int tensor, optionally with ``attention_mask`` marking real tokens (left or
@@ -97,7 +139,7 @@ class AutoRegressiveDecoder:
 
     def __init__(
         self,
-        model,
+        model=None,
         *,
         end_id: int | Sequence[int] | None,
         pad_id: int = 0,
@@ -105,17 +147,30 @@ class AutoRegressiveDecoder:
         kind: str | None = None,
         max_positions: int | None = None,
         use_cache: bool = True,
-        hooks: Sequence[LogitsHook] = (),
+        hooks: Sequence[LogitsHook | StateHook] = (),
+        step: Any = None,
+        vocab_size: int | None = None,
     ) -> None:
-        kind = _infer_kind(model) if kind is None else kind
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+        if step is not None:
+            if not callable(step):
+                raise TypeError(
+                    f"step must be callable step(token_ids, positions, cache, state), got {step!r}"
+                )
+            if kind is not None:
+                raise ValueError("pass either step= (a recipe's own step) or kind=, not both")
+            kind = "step"
+        elif model is None:
+            raise ValueError("AutoRegressiveDecoder needs a model, or a step= for a custom step")
+        else:
+            kind = _infer_kind(model) if kind is None else kind
+            if kind not in _KINDS:
+                raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
         if end_id is None:
             ends: list[int] = []
-        elif isinstance(end_id, int) and not isinstance(end_id, bool):
-            ends = [end_id]
+        elif isinstance(end_id, str | bytes) or not isinstance(end_id, Sequence | torch.Tensor):
+            ends = [_token_id(end_id, "end_id")]
         else:
-            ends = [int(e) for e in end_id]
+            ends = [_token_id(e, "end_id") for e in end_id]
         if any(e < 0 for e in ends):
             raise ValueError(f"end_id must be >= 0, got {end_id!r}")
         _check_int("pad_id", pad_id, 0)
@@ -123,13 +178,25 @@ class AutoRegressiveDecoder:
             if start_id is None:
                 raise ValueError("seq2seq decoding needs start_id (the decoder start token)")
             _check_int("start_id", start_id, 0)
-        if max_positions is None and kind != "seq2seq":
+        if max_positions is None and kind != "seq2seq" and model is not None:
             max_positions = _infer_max_positions(model)
         if max_positions is not None:
             _check_int("max_positions", max_positions, 1)
+        if vocab_size is None and model is not None:
+            vocab_size = _infer_vocab(model)
+        if vocab_size is not None:
+            _check_int("vocab_size", vocab_size, 1)
+            for name, value in (("end_id", max(ends, default=None)), ("pad_id", pad_id),
+                                ("start_id", start_id)):  # fmt: skip
+                if value is not None and value >= vocab_size:
+                    raise ValueError(
+                        f"{name} {value} is outside the model's vocabulary ({vocab_size} tokens)"
+                    )
         if not all(callable(h) for h in hooks):
-            raise TypeError("hooks must be callables hook(step, generated_ids, logits) -> logits")
+            raise TypeError(_HOOKS_MESSAGE)
         self.model = model
+        self.step = step
+        self.vocab_size = vocab_size
         self.kind = kind
         self.end_ids = torch.tensor(ends, dtype=torch.long)
         self.pad_id = pad_id
@@ -140,16 +207,22 @@ class AutoRegressiveDecoder:
 
     # ------------------------------------------------------------------ inputs
     def _device(self) -> torch.device:
-        try:
-            return next(self.model.parameters()).device
-        except (AttributeError, StopIteration):
-            return torch.device("cpu")
+        for owner in (self.model, getattr(self.step, "model", None), self.step):
+            try:
+                return next(owner.parameters()).device
+            except (AttributeError, StopIteration, TypeError):
+                continue
+        return torch.device("cpu")
 
     def _prompts(self, prompts, attention_mask) -> list[list[int]]:
         if isinstance(prompts, torch.Tensor):
             if prompts.dim() != 2:
                 raise ValueError(f"prompt tensor must be (batch, len), got {tuple(prompts.shape)}")
-            if prompts.dtype in (torch.float16, torch.float32, torch.float64, torch.bfloat16):
+            if (
+                prompts.dtype.is_floating_point
+                or prompts.dtype.is_complex
+                or prompts.dtype == torch.bool
+            ):
                 raise TypeError(f"prompt ids must be integers, got {prompts.dtype}")
             if attention_mask is None:
                 rows = prompts.tolist()
@@ -170,10 +243,16 @@ class AutoRegressiveDecoder:
                 raise TypeError("prompts must be a list of token-id lists or a (batch, len) tensor")
             rows = []
             for i, row in enumerate(prompts):
-                if isinstance(row, str | bytes) or not isinstance(row, Sequence | torch.Tensor):
+                array = getattr(row, "ndim", None) == 1 and hasattr(row, "tolist")  # NumPy too
+                if isinstance(row, str | bytes) or not (isinstance(row, Sequence) or array):
                     raise TypeError(f"prompt {i} must be a sequence of token ids, got {row!r}")
-                row = row.tolist() if isinstance(row, torch.Tensor) else row
-                rows.append([int(t) for t in row])
+                if array and not _integer_dtype(row.dtype):
+                    raise TypeError(
+                        f"prompt {i} must be integer token ids, got {row.dtype} "
+                        "(float ids would be truncated)"
+                    )
+                row = row.tolist() if array else row
+                rows.append([_token_id(t, f"prompt {i}") for t in row])
         if not rows:
             raise ValueError("no prompts given (empty batch)")
         for i, row in enumerate(rows):
@@ -181,6 +260,11 @@ class AutoRegressiveDecoder:
                 raise ValueError(f"prompt {i} is empty; every prompt needs at least one token")
             if min(row) < 0:
                 raise ValueError(f"prompt {i} holds a negative token id")
+            if self.vocab_size is not None and max(row) >= self.vocab_size:
+                raise ValueError(
+                    f"prompt {i} holds token id {max(row)}, outside the model's vocabulary "
+                    f"({self.vocab_size} tokens)"
+                )
         return rows
 
     def _pack(self, rows: list[list[int]], max_new_tokens: int):
@@ -205,12 +289,21 @@ class AutoRegressiveDecoder:
         device = self._device()
         return ids.to(device), mask.to(device)
 
-    def _stepper(self) -> Stepper:
+    def make_step(self):
+        """The step this decoder drives: the user's ``step=``, or the built-in one for its
+        kind (:class:`CausalLMStep`, :class:`UniLMStep`, :class:`EncoderDecoderStep`)."""
+        if self.step is not None:
+            return self.step
         if self.kind == "seq2seq":
-            return EncoderDecoderStepper(self.model, self.use_cache, start_id=self.start_id)
+            return EncoderDecoderStep(self.model, self.use_cache, start_id=self.start_id)
         if self.kind == "unilm":
-            return UniLMStepper(self.model, self.use_cache)
-        return CausalStepper(self.model, self.use_cache)
+            return UniLMStep(self.model, self.use_cache)
+        return CausalLMStep(self.model, self.use_cache)
+
+    def _start(self, prompts, attention_mask, max_new_tokens, states):
+        rows = self._prompts(prompts, attention_mask)
+        ids, mask = self._pack(rows, max_new_tokens)
+        return ids, DecodeState(rows, mask, kind=self.kind, user=states)
 
     def _common(self, max_new_tokens, min_new_tokens, min_ends, hooks):
         _check_int("max_new_tokens", max_new_tokens, 1)
@@ -221,13 +314,17 @@ class AutoRegressiveDecoder:
                 f"min_new_tokens ({min_new_tokens}) > max_new_tokens ({max_new_tokens})"
             )
         if not all(callable(h) for h in hooks):
-            raise TypeError("hooks must be callables hook(step, generated_ids, logits) -> logits")
+            raise TypeError(_HOOKS_MESSAGE)
         return self.hooks + tuple(hooks)
 
     @staticmethod
     def _check_temperature(temperature) -> float:
-        if not isinstance(temperature, int | float) or not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        if (
+            not isinstance(temperature, int | float)
+            or isinstance(temperature, bool)
+            or not 0 < temperature < math.inf
+        ):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
         return float(temperature)
 
     # ----------------------------------------------------------------- methods
@@ -241,18 +338,21 @@ class AutoRegressiveDecoder:
         min_ends: int = 1,
         mask_ends: bool = True,
         attention_mask: torch.Tensor | None = None,
-        hooks: Sequence[LogitsHook] = (),
+        hooks: Sequence[LogitsHook | StateHook] = (),
+        states: Sequence[Any] | None = None,
     ) -> Generation:
         """Greedy decoding (argmax each step); matches ``generate(do_sample=False, num_beams=1)``.
 
         ``min_ends``: a row ends at an end token once it holds ``min_ends`` of them (bert4keras).
         ``min_new_tokens``: ends before this many tokens are masked (``mask_ends=True``,
         transformers) or allowed but not terminating (``mask_ends=False``, bert4keras ``minlen``).
+        ``states``: one recipe state per prompt (any object), copied to each of the prompt's
+        rows as ``state.user[row]`` for state hooks and steps (see :mod:`kexue.decoding.state`).
         """
         all_hooks = self._common(max_new_tokens, min_new_tokens, min_ends, hooks)
-        ids, mask = self._pack(self._prompts(prompts, attention_mask), max_new_tokens)
+        ids, state = self._start(prompts, attention_mask, max_new_tokens, states)
         return token_search(
-            self._stepper(), ids, mask, width=1, max_new_tokens=max_new_tokens,
+            self.make_step(), state, ids, width=1, max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens, end_ids=self.end_ids, min_ends=min_ends,
             mask_ends=mask_ends, pad_id=self.pad_id, hooks=all_hooks, sample=False,
             temperature=1.0, top_k=0, top_p=1.0, generator=None,
@@ -274,7 +374,8 @@ class AutoRegressiveDecoder:
         min_ends: int = 1,
         mask_ends: bool = True,
         attention_mask: torch.Tensor | None = None,
-        hooks: Sequence[LogitsHook] = (),
+        hooks: Sequence[LogitsHook | StateHook] = (),
+        states: Sequence[Any] | None = None,
     ) -> Generation:
         """Draw ``n`` samples per prompt (bert4keras ``random_sample(inputs, n, topk, topp)``).
 
@@ -291,11 +392,13 @@ class AutoRegressiveDecoder:
             raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
         if seed is not None and generator is not None:
             raise ValueError("pass either seed or generator, not both")
-        ids, mask = self._pack(self._prompts(prompts, attention_mask), max_new_tokens)
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an int, got {seed!r}")
+        ids, state = self._start(prompts, attention_mask, max_new_tokens, states)
         if seed is not None:
-            generator = torch.Generator(device=ids.device).manual_seed(int(seed))
+            generator = torch.Generator(device=ids.device).manual_seed(seed)
         return token_search(
-            self._stepper(), ids, mask, width=n, max_new_tokens=max_new_tokens,
+            self.make_step(), state, ids, width=n, max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens, end_ids=self.end_ids, min_ends=min_ends,
             mask_ends=mask_ends, pad_id=self.pad_id, hooks=all_hooks, sample=True,
             temperature=temperature, top_k=top_k, top_p=float(top_p), generator=generator,
@@ -316,7 +419,8 @@ class AutoRegressiveDecoder:
         min_ends: int = 1,
         mask_ends: bool = True,
         attention_mask: torch.Tensor | None = None,
-        hooks: Sequence[LogitsHook] = (),
+        hooks: Sequence[LogitsHook | StateHook] = (),
+        states: Sequence[Any] | None = None,
     ) -> Generation:
         """Batched beam search (see :func:`kexue.decoding.search.beam_search` for the rules).
 
@@ -336,12 +440,16 @@ class AutoRegressiveDecoder:
             early_stopping, bool
         ):
             raise ValueError(f"early_stopping must be one of {_EARLY}, got {early_stopping!r}")
-        if not isinstance(length_penalty, int | float):
-            raise ValueError(f"length_penalty must be a number, got {length_penalty!r}")
+        if (
+            not isinstance(length_penalty, int | float)
+            or isinstance(length_penalty, bool)
+            or not math.isfinite(length_penalty)
+        ):
+            raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
         temperature = self._check_temperature(temperature)
-        ids, mask = self._pack(self._prompts(prompts, attention_mask), max_new_tokens)
+        ids, state = self._start(prompts, attention_mask, max_new_tokens, states)
         return beam_search(
-            self._stepper(), ids, mask, num_beams=num_beams,
+            self.make_step(), state, ids, num_beams=num_beams,
             num_return_sequences=num_return_sequences, max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens, end_ids=self.end_ids, min_ends=min_ends,
             mask_ends=mask_ends, pad_id=self.pad_id, hooks=all_hooks, temperature=temperature,

@@ -1,10 +1,17 @@
 """Logits hooks: callables that constrain or reshape the next-token logits.
 
-A hook is ``hook(step, generated_ids, logits) -> logits``:
+Two kinds of hook, freely mixed in one list:
 
-- ``step``: how many tokens have been generated so far (0 for the first new token);
-- ``generated_ids``: ``(rows, step)`` int64, the tokens generated so far for every row;
-- ``logits``: ``(rows, vocab)`` float, the next-token logits (before any normalisation).
+- a :class:`StateHook` (subclass it, or wrap a function with :func:`state_hook`) is called as
+  ``hook(logits, state) -> logits`` with the batch's
+  :class:`~kexue.decoding.state.DecodeState`: the per-row prompt, generated tokens and recipe
+  state (which beam search reorders with its beams); it may update that recipe state and end
+  rows (``state.finish(rows)``);
+- any other callable is a plain hook, ``hook(step, generated_ids, logits) -> logits``:
+
+  - ``step``: how many tokens have been generated so far (0 for the first new token);
+  - ``generated_ids``: ``(rows, step)`` int64, the tokens generated so far for every row;
+  - ``logits``: ``(rows, vocab)`` float, the next-token logits (before any normalisation).
 
 Rows are laid out input-major: row ``r`` belongs to input ``r // width`` where ``width`` is
 ``num_beams`` (beam search), ``n`` (sampling) or 1 (greedy). A hook must return a tensor of the
@@ -20,22 +27,77 @@ from torch import Tensor
 
 LogitsHook = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]
 
-__all__ = ["LogitsHook", "apply_hooks", "SuppressTokens", "AllowTokens", "TopKMask"]
+__all__ = [
+    "LogitsHook",
+    "StateHook",
+    "state_hook",
+    "apply_hooks",
+    "run_hooks",
+    "SuppressTokens",
+    "AllowTokens",
+    "TopKMask",
+]
+
+
+class StateHook:
+    """A hook that sees the per-row decoding state: override ``__call__(logits, state)``.
+
+    ``logits`` is ``(rows, vocab)`` (before any normalisation); ``state`` is the
+    :class:`~kexue.decoding.state.DecodeState` of the batch, whose ``generated[:, -1]`` is the
+    token each row chose at the previous step (rows already follow their beams), so a hook can
+    advance its per-row recipe state (``state.user`` or ``state.extra``) by that token and then
+    mask the logits. Return a tensor of the same shape; do not modify ``logits`` in place.
+    """
+
+    def __call__(self, logits: torch.Tensor, state) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class _FunctionStateHook(StateHook):
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def __call__(self, logits: torch.Tensor, state) -> torch.Tensor:
+        return self.fn(logits, state)
+
+    def __repr__(self) -> str:
+        return f"state_hook({getattr(self.fn, '__name__', self.fn)!r})"
+
+
+def state_hook(fn: Callable) -> StateHook:
+    """Mark ``fn(logits, state) -> logits`` as a :class:`StateHook` (usable as a decorator)."""
+    if not callable(fn):
+        raise TypeError(f"state_hook needs a callable fn(logits, state), got {fn!r}")
+    return _FunctionStateHook(fn)
+
+
+def _checked(hook, out, logits: torch.Tensor) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"logits hook {hook!r} must return a tensor of shape {tuple(logits.shape)}, got {got}"
+        )
+    return out
+
+
+def run_hooks(hooks: Sequence, state, logits: torch.Tensor) -> torch.Tensor:
+    """Run ``hooks`` in order on ``logits``: state hooks get ``(logits, state)``, plain hooks
+    ``(state.step, state.generated, logits)``; each result's shape is checked."""
+    for hook in hooks:
+        if isinstance(hook, StateHook):
+            out = hook(logits, state)
+        else:
+            out = hook(state.step, state.generated, logits)
+        logits = _checked(hook, out, logits)
+    return logits
 
 
 def apply_hooks(
     hooks: Sequence[LogitsHook], step: int, generated_ids: torch.Tensor, logits: torch.Tensor
 ) -> torch.Tensor:
-    """Run ``hooks`` in order, checking that each returns a tensor of the input's shape."""
+    """Run plain hooks in order, checking that each returns a tensor of the input's shape."""
     for hook in hooks:
-        out = hook(step, generated_ids, logits)
-        if not isinstance(out, torch.Tensor) or out.shape != logits.shape:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ValueError(
-                f"logits hook {hook!r} must return a tensor of shape "
-                f"{tuple(logits.shape)}, got {got}"
-            )
-        logits = out
+        logits = _checked(hook, hook(step, generated_ids, logits), logits)
     return logits
 
 

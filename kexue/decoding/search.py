@@ -1,7 +1,10 @@
-"""Batched search loops over a stepper: token-by-token (greedy / sampling) and beam search.
+"""Batched search loops over a step: token-by-token (greedy / sampling) and beam search.
 
 These are the engines behind :class:`kexue.decoding.AutoRegressiveDecoder`; they take validated
-arguments. All loops are batched over inputs (and beams / samples), one model call per step.
+arguments. All loops are batched over inputs (and beams / samples), one step call per token.
+The step (:mod:`kexue.decoding.steps`) turns new tokens into logits; the loops own the positions,
+the key mask and the per-row :class:`~kexue.decoding.state.DecodeState`, and reorder the step's
+cache and the state together whenever rows are expanded or follow their beams.
 
 End-of-sequence rule (bert4keras ``min_ends``, https://kexue.fm/archives/7809 uses end = [SEP]):
 a row is finished when its newest token is an end token, it holds at least ``min_ends`` end
@@ -17,9 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
-from kexue.decoding.hooks import LogitsHook, apply_hooks
+from kexue.decoding.hooks import run_hooks
 from kexue.decoding.sampling import top_k_filter, top_p_filter
-from kexue.decoding.steppers import Stepper
+from kexue.decoding.state import DecodeState
+from kexue.decoding.steps import last_logits
 
 __all__ = ["Generation", "token_search", "beam_search"]
 
@@ -52,15 +56,71 @@ class Generation:
 
 
 def _end_mask(end_ids: torch.Tensor, vocab: int, device) -> torch.Tensor:
+    if end_ids.numel() and int(end_ids.max()) >= vocab:
+        raise ValueError(
+            f"end_id {int(end_ids.max())} is outside the model's vocabulary ({vocab} tokens)"
+        )
     mask = torch.zeros(vocab, dtype=torch.bool, device=device)
-    mask[end_ids[end_ids < vocab].to(device)] = True
+    mask[end_ids.to(device)] = True
     return mask
 
 
+def new_cache(step, state: DecodeState):
+    """``step.new_cache(state)``, or ``None`` for a step without one."""
+    make = getattr(step, "new_cache", None)
+    return make(state) if make is not None else None
+
+
+def prefill(step, state: DecodeState, ids: torch.Tensor):
+    """First step call: the left-padded prompt ``ids`` -> (cache, last-token logits)."""
+    cache = new_cache(step, state)
+    positions = (state.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    state.next_position = positions[:, -1] + 1
+    logits = last_logits(step(ids, positions, cache, state), ids.shape[0])
+    state.prefill = False
+    return cache, logits
+
+
+def feed(
+    step, state: DecodeState, cache, tokens: torch.Tensor, generated: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Feed one new token per row; return the next-token logits ``(rows, vocab)``.
+    ``generated``: the loop's tokens so far, ``tokens`` included (saves a concat)."""
+    new = tokens.view(-1, 1)
+    positions = state.next_position.view(-1, 1)
+    state.append(new, generated)
+    return last_logits(step(new, positions, cache, state), new.shape[0])
+
+
+def reorder(cache, state: DecodeState, index: torch.Tensor, within_inputs: bool = False) -> None:
+    """Keep rows ``index`` in the step's cache and in the per-row state, together."""
+    if cache is not None:
+        cache.reorder(index)
+    state.reorder(index, within_inputs=within_inputs)
+
+
+def _not_finite(x: torch.Tensor) -> torch.Tensor:
+    return torch.isnan(x) | torch.isposinf(x)
+
+
+def _diagnose(step: int, raw: torch.Tensor, hooked: torch.Tensor, rows: torch.Tensor):
+    """The error for rows whose next-token distribution is undefined: NaN / +inf from the
+    model, NaN / +inf from a hook, or every token excluded (all -inf)."""
+    where = rows.nonzero().flatten().tolist()[:8]
+    if bool(_not_finite(raw[rows]).any()):
+        return ValueError(
+            f"the model returned NaN or infinite logits at step {step} (rows {where}): "
+            "check its weights and inputs"
+        )
+    if bool(_not_finite(hooked[rows]).any()):
+        return ValueError(f"a logits hook returned NaN or +inf at step {step} (rows {where})")
+    return ValueError(f"every token was excluded at step {step} (check the hooks; rows {where})")
+
+
 def token_search(
-    stepper: Stepper,
+    step,
+    state: DecodeState,
     ids: torch.Tensor,
-    mask: torch.Tensor,
     *,
     width: int,
     max_new_tokens: int,
@@ -69,7 +129,7 @@ def token_search(
     min_ends: int,
     mask_ends: bool,
     pad_id: int,
-    hooks: tuple[LogitsHook, ...],
+    hooks: tuple,
     sample: bool,
     temperature: float,
     top_k: int,
@@ -81,13 +141,14 @@ def token_search(
     Greedy follows transformers' ``generate(do_sample=False)``: argmax of the hooked logits;
     finished rows receive ``pad_id``; the loop stops when every row is finished or after
     ``max_new_tokens``. Sampling applies hooks, temperature, top-k, then top-p and draws from
-    the softmax with ``generator``.
+    the softmax with ``generator``. A hook that calls ``state.finish(rows)`` ends those rows
+    with the tokens they have (nothing is added at this step).
     """
     batch = ids.shape[0]
-    logits = stepper.start(ids, mask)
+    cache, logits = prefill(step, state, ids)
     if width > 1:
         index = torch.arange(batch, device=ids.device).repeat_interleave(width)
-        stepper.reorder(index)
+        reorder(cache, state, index)
         logits = logits.index_select(0, index)
     rows = logits.shape[0]
     vocab = logits.shape[-1]
@@ -97,11 +158,18 @@ def token_search(
     n_ends = torch.zeros(rows, dtype=torch.long, device=logits.device)
     lengths = torch.zeros(rows, dtype=torch.long, device=logits.device)
     scores = torch.zeros(rows, dtype=logits.dtype, device=logits.device)
-    for step in range(max_new_tokens):
-        if step > 0:
-            logits = stepper.step(generated[:, -1])
-        logits = apply_hooks(hooks, step, generated, logits)
-        if mask_ends and step < min_new_tokens:
+    for t in range(max_new_tokens):
+        if t > 0:
+            logits = feed(step, state, cache, generated[:, -1], generated)
+        state.finished = ~unfinished
+        raw = logits
+        logits = hooked = run_hooks(hooks, state, logits)
+        ended = state.take_finish()
+        if ended is not None:  # rows a hook ended keep the tokens they have
+            unfinished = unfinished & ~ended
+            if not unfinished.any():
+                break
+        if mask_ends and t < min_new_tokens:
             logits = logits.masked_fill(is_end_tok, float("-inf"))
         if sample:
             if temperature != 1.0:
@@ -109,14 +177,18 @@ def token_search(
             logits = top_p_filter(top_k_filter(logits, top_k), top_p)
         if sample:
             logp = torch.log_softmax(logits, dim=-1)
-            if not torch.isfinite(logp.max(dim=-1).values).all():
-                raise ValueError(f"every token was excluded at step {step} (check the hooks)")
+            ok = torch.isfinite(logp.max(dim=-1).values)
+            if not ok.all():
+                if bool((~ok & unfinished).any()):
+                    raise _diagnose(t, raw, hooked, ~ok & unfinished)
+                logp = logp.masked_fill(~ok[:, None], 0.0)  # finished rows: any token, unused
             token = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
             chosen = logp.gather(1, token[:, None]).squeeze(1)
         else:
             best, token = logits.max(dim=-1)
-            if not torch.isfinite(best).all():
-                raise ValueError(f"every token was excluded at step {step} (check the hooks)")
+            ok = torch.isfinite(best)
+            if not ok.all() and bool((~ok & unfinished).any()):
+                raise _diagnose(t, raw, hooked, ~ok & unfinished)
             chosen = best - torch.logsumexp(logits, dim=-1)
         scores = scores + torch.where(unfinished, chosen, torch.zeros_like(chosen))
         token = torch.where(unfinished, token, torch.full_like(token, pad_id))
@@ -137,9 +209,9 @@ def token_search(
 
 
 def beam_search(
-    stepper: Stepper,
+    step,
+    state: DecodeState,
     ids: torch.Tensor,
-    mask: torch.Tensor,
     *,
     num_beams: int,
     num_return_sequences: int,
@@ -149,7 +221,7 @@ def beam_search(
     min_ends: int,
     mask_ends: bool,
     pad_id: int,
-    hooks: tuple[LogitsHook, ...],
+    hooks: tuple,
     temperature: float,
     length_penalty: float,
     early_stopping: bool | str,
@@ -180,13 +252,19 @@ def beam_search(
     length 0 and score ``-inf``.
 
     The loop ends when every input has stopped or every candidate hit ``max_new_tokens``.
+
+    The per-row state and the step's cache follow the beams. A beam whose hooks exclude every
+    token dies (its continuations score ``-inf``); an open input whose every beam died raises.
+    A hook that calls ``state.finish(rows)`` ends those beams with the tokens they have: each
+    becomes one candidate with its running score and its current length (no token added), which
+    enters the finished pool if it ranks among the first ``num_beams``, as an end token would.
     """
     batch = ids.shape[0]
     k = num_beams
-    logits = stepper.start(ids, mask)
+    cache, logits = prefill(step, state, ids)
     device = logits.device
     expand = torch.arange(batch, device=device).repeat_interleave(k)
-    stepper.reorder(expand)
+    reorder(cache, state, expand)
     logits = logits.index_select(0, expand)
     vocab = logits.shape[-1]
     is_end_tok = _end_mask(end_ids, vocab, device)
@@ -206,25 +284,57 @@ def beam_search(
     offsets = (torch.arange(batch, device=device) * k)[:, None]
     pad_col = torch.full((batch, k, 1), pad_id, dtype=torch.long, device=device)
 
-    for step in range(max_new_tokens):
-        if step > 0:
-            logits = stepper.step(running[:, :, -1].reshape(-1))
-        logits = apply_hooks(hooks, step, running.reshape(batch * k, step), logits)
+    for t in range(max_new_tokens):
+        if t > 0:
+            logits = feed(step, state, cache, running[:, :, -1].reshape(-1),
+                          running.reshape(batch * k, t))  # fmt: skip
+        raw = logits
+        logits = hooked = run_hooks(hooks, state, logits)
+        ended = state.take_finish()
         if temperature != 1.0:
             logits = logits / temperature
         logp = torch.log_softmax(logits, dim=-1)
-        if mask_ends and step < min_new_tokens:
+        if mask_ends and t < min_new_tokens:
             logp = logp.masked_fill(is_end_tok, float("-inf"))
+        if ended is not None:
+            # an ended beam continues only as "itself, unchanged": one candidate, pad_id with
+            # log-probability 0, counted below as finished with the beam's current length
+            only_pad = torch.full_like(logp[:1], float("-inf"))
+            only_pad[0, pad_id] = 0.0
+            logp = torch.where(ended[:, None], only_pad, logp)
+            raw = raw.masked_fill(ended[:, None], 0.0)
+            hooked = hooked.masked_fill(ended[:, None], 0.0)
+            logits = logits.masked_fill(ended[:, None], 0.0)
         total = (logp.view(batch, k, vocab) + run_scores[:, :, None]).view(batch, k * vocab)
         cand_scores, cand_idx = torch.topk(total, n_cand, dim=1)
+        if not bool(torch.isfinite(cand_scores[:, 0]).all()):
+            # rare path: NaN / +inf from the model or a hook raise; beams with every token
+            # excluded (log_softmax of all -inf is NaN) die; an open input with no live beam
+            # raises
+            bad = _not_finite(raw).any(-1) | _not_finite(hooked).any(-1)
+            if bool(bad.any()):
+                raise _diagnose(t, raw, hooked, bad)
+            dead = torch.isneginf(logits).all(dim=-1)
+            logp = logp.masked_fill(dead[:, None], float("-inf"))
+            total = (logp.view(batch, k, vocab) + run_scores[:, :, None]).view(batch, -1)
+            cand_scores, cand_idx = torch.topk(total, n_cand, dim=1)
+            stuck = torch.isneginf(cand_scores[:, 0]) & open_[:, 0]
+            if bool(stuck.any()):
+                rows = stuck.repeat_interleave(k)
+                raise _diagnose(t, raw, hooked, rows)
         src = cand_idx // vocab
         tok = cand_idx % vocab
         cand_seqs = torch.cat(
-            [running.gather(1, src[:, :, None].expand(-1, -1, step)), tok[:, :, None]], dim=2
+            [running.gather(1, src[:, :, None].expand(-1, -1, t)), tok[:, :, None]], dim=2
         )
         cand_ends = run_ends.gather(1, src) + is_end_tok[tok].long()
-        length = step + 1
+        length = t + 1
         hits = is_end_tok[tok] & (cand_ends >= min_ends) & (length >= min_new_tokens)
+        cand_len = None
+        if ended is not None:
+            ended_cand = ended.view(batch, k).gather(1, src)
+            hits = hits | ended_cand
+            cand_len = length - ended_cand.long()
         if length >= max_new_tokens:
             hits = torch.ones_like(hits)
 
@@ -237,7 +347,10 @@ def beam_search(
 
         # finished hypotheses: top-k ranked, finishing now, while the input is still open
         new_final = hits & top_slot[None, :]
-        normed = cand_scores / (length**length_penalty)
+        if cand_len is None:
+            normed = cand_scores / (length**length_penalty)
+        else:
+            normed = cand_scores / cand_len.clamp(min=1).to(cand_scores.dtype) ** length_penalty
         blocked = ~open_
         if early_stopping is True:
             blocked = blocked | pool_full.all(dim=1, keepdim=True)
@@ -245,7 +358,9 @@ def beam_search(
         pool = torch.cat([pool, pad_col], dim=2)
         merged_seqs = torch.cat([pool, cand_seqs], dim=1)
         merged_scores = torch.cat([pool_scores, normed], dim=1)
-        merged_lens = torch.cat([pool_lens, torch.full_like(tok, length)], dim=1)
+        if cand_len is None:
+            cand_len = torch.full_like(tok, length)
+        merged_lens = torch.cat([pool_lens, cand_len], dim=1)
         merged_full = torch.cat([pool_full, new_final & ~blocked], dim=1)
         pool_scores, sel = torch.topk(merged_scores, k, dim=1)
         pool = merged_seqs.gather(1, sel[:, :, None].expand(-1, -1, length))
@@ -255,7 +370,7 @@ def beam_search(
         run_scores = next_run_scores
         if length >= max_new_tokens or bool(hits.all()):
             break
-        stepper.reorder((beam_src + offsets).view(-1))
+        reorder(cache, state, (beam_src + offsets).view(-1), within_inputs=True)
 
         # can any input still improve its finished pool?
         if early_stopping == "never" and length_penalty > 0.0:

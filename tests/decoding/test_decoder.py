@@ -237,3 +237,106 @@ def test_blocked_few_row_products_decode_like_generate(tmp_path):
     out = dec.beam_search(PROMPTS[:1], **kw)
     assert _flat(out) == ref
     torch.testing.assert_close(out.scores.flatten(), ref_scores, rtol=1e-5, atol=1e-5)
+
+
+# --- bad values (hardening issue #25, item 9): each of these passed silently before ---------
+
+
+def test_length_penalty_and_temperature_must_be_finite(gpt2_pair):
+    dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=GPT2_EOS, pad_id=1)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="length_penalty must be a finite number"):
+            dec.beam_search([[3]], num_beams=2, max_new_tokens=3, length_penalty=bad)
+    for bad in (float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+            dec.random_sample([[3]], max_new_tokens=3, temperature=bad)
+
+
+def test_float_token_ids_raise_instead_of_truncating(gpt2_pair):
+    import numpy as np
+
+    dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=GPT2_EOS, pad_id=1)
+    for prompts in ([[3, 4.7]], [[3.0]], [np.array([3.5, 4.0])], [torch.tensor([3.0, 4.0])],
+                    [[3, True]]):  # fmt: skip
+        with pytest.raises(TypeError, match="integer token ids"):
+            dec.greedy(prompts, max_new_tokens=2)
+    with pytest.raises(TypeError, match="integers"):
+        dec.greedy(torch.tensor([[True, False]]), max_new_tokens=2)
+    with pytest.raises(TypeError, match="integer token ids"):
+        AutoRegressiveDecoder(gpt2_pair[1], end_id=2.5, pad_id=1)
+    with pytest.raises(TypeError, match="integer token ids"):
+        AutoRegressiveDecoder(gpt2_pair[1], end_id=[5, 2.5], pad_id=1)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        dec.random_sample([[3]], max_new_tokens=2, seed=1.5)
+    # integer ids of other types are fine: NumPy ints, 0-d integer tensors
+    ref = dec.greedy([[3, 4]], max_new_tokens=3).tolist()
+    assert dec.greedy([np.array([3, 4])], max_new_tokens=3).tolist() == ref
+    assert dec.greedy([[torch.tensor(3), np.int64(4)]], max_new_tokens=3).tolist() == ref
+
+
+def test_ids_outside_the_vocabulary_raise(gpt2_pair):
+    gpt2 = gpt2_pair[1]  # vocabulary of 23 tokens
+    for kw in (dict(end_id=23), dict(end_id=[5, 40]), dict(end_id=5, pad_id=23)):
+        with pytest.raises(ValueError, match=r"outside the model's vocabulary \(23 tokens\)"):
+            AutoRegressiveDecoder(gpt2, **kw)
+    dec = AutoRegressiveDecoder(gpt2, end_id=5, pad_id=1)
+    with pytest.raises(ValueError, match="prompt 1 holds token id 23, outside"):
+        dec.greedy([[3], [4, 23]], max_new_tokens=2)
+    # a step whose vocabulary is only known from its logits: end_id checked at the first step
+    table = torch.zeros(12, 12)
+    custom = AutoRegressiveDecoder(step=lambda i, p, c, s: table[i[:, -1]], end_id=12)
+    for run in (lambda d: d.greedy([[3]], max_new_tokens=2),
+                lambda d: d.beam_search([[3]], num_beams=2, max_new_tokens=2)):  # fmt: skip
+        with pytest.raises(ValueError, match=r"end_id 12 is outside the model's vocabulary"):
+            run(custom)
+
+
+def _nan_copy(model):
+    import copy
+
+    bad = copy.deepcopy(model)
+    with torch.no_grad():
+        next(bad.parameters()).fill_(float("nan"))
+    return bad
+
+
+def test_nan_model_raises_instead_of_an_empty_result(gpt2_pair):
+    dec = AutoRegressiveDecoder(_nan_copy(gpt2_pair[1]), end_id=GPT2_EOS, pad_id=1)
+    runs = [
+        lambda: dec.beam_search(PROMPTS, num_beams=3, max_new_tokens=4),
+        lambda: dec.beam_search(PROMPTS, num_beams=2, max_new_tokens=4,
+                                early_stopping="best", length_penalty=0.0),  # fmt: skip
+        lambda: dec.greedy(PROMPTS, max_new_tokens=4),
+        lambda: dec.random_sample(PROMPTS, n=2, max_new_tokens=4, seed=0),
+    ]
+    for run in runs:
+        with pytest.raises(ValueError, match="the model returned NaN or infinite logits"):
+            run()
+
+
+def test_nan_from_a_hook_is_not_reported_as_excluded_tokens(gpt2_pair):
+    dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=GPT2_EOS, pad_id=1)
+
+    def nan_hook(step, generated, logits):
+        return logits.masked_fill(torch.arange(logits.shape[-1]) == 4, float("nan"))
+
+    for run in (lambda: dec.greedy(PROMPTS, max_new_tokens=3, hooks=[nan_hook]),
+                lambda: dec.random_sample(PROMPTS, max_new_tokens=3, hooks=[nan_hook]),
+                lambda: dec.beam_search(PROMPTS, num_beams=2, max_new_tokens=3,
+                                        hooks=[nan_hook])):  # fmt: skip
+        with pytest.raises(ValueError, match="a logits hook returned NaN"):
+            run()
+    # all tokens excluded in beam search is reported as such (it produced NaN scores before)
+    with pytest.raises(ValueError, match="every token was excluded at step 0"):
+        dec.beam_search(PROMPTS, num_beams=2, max_new_tokens=3,
+                        hooks=[lambda s, g, x: torch.full_like(x, float("-inf"))])  # fmt: skip
+
+
+def test_integer_rows_of_any_array_type_are_accepted(gpt2_pair):
+    import numpy as np
+
+    dec = AutoRegressiveDecoder(gpt2_pair[1], end_id=GPT2_EOS, pad_id=1)
+    ref = dec.greedy([[3, 4], [5]], max_new_tokens=3).tolist()
+    for rows in ([torch.tensor([3, 4]), torch.tensor([5], dtype=torch.int32)],
+                 [np.array([3, 4], dtype=np.uint8), np.array([5])]):  # fmt: skip
+        assert dec.greedy(rows, max_new_tokens=3).tolist() == ref
