@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
+from kexue.io.atomic import atomic_write
 from kexue.text.chars import is_cjk, is_punctuation
 
 __all__ = ["load_vocab", "save_vocab", "simplify_vocab", "is_redundant", "DEFAULT_STARTSWITH"]
@@ -117,7 +118,10 @@ def load_vocab(
 
 
 def save_vocab(path: str | os.PathLike, tokens: Iterable[str] | dict[str, int]) -> None:
-    """Write tokens one a line (a dict is written in id order); refuses tokens with newlines."""
+    """Write tokens one a line (a dict is written in id order); refuses tokens with newlines.
+
+    Written atomically (:func:`kexue.io.atomic.atomic_write`): an existing file is replaced
+    only by the complete new one and keeps its permissions."""
     if isinstance(tokens, dict):
         ids = sorted(tokens.values())
         if ids != list(range(len(ids))):
@@ -130,8 +134,6 @@ def save_vocab(path: str | os.PathLike, tokens: Iterable[str] | dict[str, int]) 
     for t in seq:
         if t == "" or "\n" in t or "\r" in t:
             raise ValueError(f"token {t!r} cannot be written one a line")
-    tmp = os.fspath(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as f:
         for t in seq:
             f.write(t + "\n")
-    os.replace(tmp, path)
