@@ -186,7 +186,8 @@ class _Run:
             first = total + len(sources) + 1
         else:
             first = budget + 1
-        reader = self._reader([s.open for s in sources], [f"input {s.name!r}" for s in sources], first,
+        names = [f"input {s.name!r}" for s in sources]
+        reader = self._reader([s.open for s in sources], names, first,
                               max_line=budget - LINE_OVERHEAD)
         blocks = iter(reader)
         block = next(blocks)
