@@ -192,18 +192,17 @@ def _evaluate(argv: list[str]) -> int:
         "bits_per_char": {"predicted": bpc_pred, "gold": bpc_gold, "characters": bpc_char},
     }
     if args.json:
-        print(json.dumps(report, indent=1))
+        _stdout_write(sys.stdout, json.dumps(report, indent=1) + "\n")
         return 0
-    print("| tokens | precision | recall | F1 | predicted | gold |")
-    print("|---|---|---|---|---|---|")
+    rows = ["| tokens | precision | recall | F1 | predicted | gold |", "|---|---|---|---|---|---|"]
     for name, s in (("with punctuation", with_p), ("without punctuation", without_p)):
-        print(f"| {name} | {s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | "
-              f"{s.predicted} | {s.gold} |")
-    print()
-    print("| segmentation | H (bits/word) | l (chars/word) | L (bits/char) |")
-    print("|---|---|---|---|")
+        rows.append(f"| {name} | {s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | "
+                    f"{s.predicted} | {s.gold} |")
+    rows += ["", "| segmentation | H (bits/word) | l (chars/word) | L (bits/char) |",
+             "|---|---|---|---|"]
     for name, b in (("predicted", bpc_pred), ("gold", bpc_gold), ("characters", bpc_char)):
-        print(f"| {name} | {b['H']:.3f} | {b['l']:.3f} | {b['L']:.3f} |")
+        rows.append(f"| {name} | {b['H']:.3f} | {b['l']:.3f} | {b['L']:.3f} |")
+    _stdout_write(sys.stdout, "\n".join(rows) + "\n")
     return 0
 
 
