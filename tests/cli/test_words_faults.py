@@ -143,6 +143,6 @@ def test_stdout_on_a_full_device(files):
 
 def test_closed_pipe_ends_quietly(files):
     lex, text, _ = files
-    proc = closed_pipe(["kexue", "words", "segment", "-l", str(lex), str(text)], read_bytes=10)
+    proc = closed_pipe(["kexue", "words", "segment", "-l", str(lex), str(text)])
     _clean(proc.stderr)
     assert proc.returncode == 141 and proc.stderr == b""

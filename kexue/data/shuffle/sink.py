@@ -254,9 +254,21 @@ class Sink:
             self.lines += 1
             self.in_shard_lines += 1
 
+    def _stream_error(self, e: OSError) -> OSError:
+        """A write error of the output stream, named as such (not as a temporary file's)."""
+        what = "standard output" if self.stream is getattr(sys.stdout, "buffer", None) else (
+            "the output stream")
+        reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        return OSError(e.errno, f"cannot write {what}: {reason}")
+
     def _append(self, data: memoryview) -> None:
         if self.stream is not None:
-            self.stream.write(data)
+            try:
+                self.stream.write(data)
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise self._stream_error(e) from e
         else:
             fileio.pwrite_all(self.fd, data, self.pos, self.temps[-1][1])
             self.pos += len(data)
@@ -278,7 +290,12 @@ class Sink:
         With ``force``, shards of the earlier set that the new set does not overwrite are
         removed after every new shard is in place."""
         if self.stream is not None:
-            self.stream.flush()
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise self._stream_error(e) from e
         self._close_file()
         if self.sharded and self.in_shard_lines == 0 and self.lines > 0:
             tmp, _ = self.temps.pop()  # a trailing empty shard
