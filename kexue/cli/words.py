@@ -61,13 +61,14 @@ def _discover(argv: list[str]) -> int:
     p.add_argument("--top", type=_positive_int, default=None, help="keep the K most frequent")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = p.parse_args(argv)
-    from kexue.io.atomic import check_writable
+    from kexue.io.atomic import check_writable, remove_stale_temps
     from kexue.text.discovery import discover_words, save_lexicon
     from kexue.text.ngrams import check_input_file
 
     for path in args.corpus:
         check_input_file(path)
     check_writable(args.output)  # a bad output is reported now, not after the whole run
+    remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
 
     progress = not args.quiet and sys.stderr.isatty()
     res = discover_words(
@@ -117,12 +118,13 @@ def _segment(argv: list[str]) -> int:
     p.add_argument("input", nargs="*", help="UTF-8 text files ('-' or none: stdin)")
     p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     args = p.parse_args(argv)
-    from kexue.io.atomic import atomic_write, check_writable
+    from kexue.io.atomic import atomic_write, check_writable, remove_stale_temps
     from kexue.text.discovery import load_lexicon
     from kexue.text.segment import Segmenter
 
     if args.output != "-":
         check_writable(args.output)
+        remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
     seg = Segmenter(load_lexicon(args.lexicon))
     lines = _read_lines(args.input)
     if args.output == "-":

@@ -146,3 +146,31 @@ def test_closed_pipe_ends_quietly(files):
     proc = closed_pipe(["kexue", "words", "segment", "-l", str(lex), str(text)])
     _clean(proc.stderr)
     assert proc.returncode == 141 and proc.stderr == b""
+
+
+def test_killed_segment_run_is_cleaned_up_by_the_next(files, tmp_path):
+    import sys
+
+    from tests.faults import sigkill_when
+
+    lex, text, _ = files
+    out = tmp_path / "seg.txt"
+    code = ("import sys, time\n"
+            "import kexue.text.segment as s\n"
+            "real = s.Segmenter.cut\n"
+            "n = [0]\n"
+            "def cut(self, line):\n"
+            "    n[0] += 1\n"
+            "    if n[0] == 100:\n"
+            "        print('KILL-ME', flush=True); time.sleep(60)\n"
+            "    return real(self, line)\n"
+            "s.Segmenter.cut = cut\n"
+            "from kexue.cli.words import main\n"
+            "main(sys.argv[1:])\n")
+    sigkill_when([sys.executable, "-c", code, "segment", "-l", str(lex), str(text), "-o",
+                  str(out)], "KILL-ME")
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".kexue-tmp")]
+    assert main(["segment", "-l", str(lex), str(text), "-o", str(out)]) == 0
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".kexue-tmp")]
+    assert out.read_text(encoding="utf-8").count("\n") == TEXT.count("\n")

@@ -188,7 +188,7 @@ class _Run:
             first = budget + 1
         names = [f"input {s.name!r}" for s in sources]
         reader = self._reader([s.open for s in sources], names, first,
-                              max_line=budget - LINE_OVERHEAD)
+                              max_line=max(0, budget - LINE_OVERHEAD))
         blocks = iter(reader)
         block = next(blocks)
         cost = len(block.data) + LINE_OVERHEAD * len(block.ends)
