@@ -84,7 +84,7 @@ def _discover(argv: list[str]) -> int:
         lexicon = dict(list(lexicon.items())[: args.top])
     if not lexicon:
         raise ValueError("no word reached the minimum count; nothing to write (lower --min-count)")
-    save_lexicon(args.output, lexicon)
+    save_lexicon(args.output, lexicon, like=args.corpus)
     if not args.quiet:
         print(
             f"{len(lexicon)} words written to {args.output} (characters {res.total_chars}, "
@@ -137,7 +137,8 @@ def _segment(argv: list[str]) -> int:
                 _stdout_write(out, text.encode("utf-8"))
         _stdout_write(out or sys.stdout, None)
         return 0
-    with atomic_write(args.output, "wb") as f:  # replaced only when every line is written
+    like = [p for p in args.input if p != "-"]  # never more readable than the input files
+    with atomic_write(args.output, "wb", like=like) as f:  # replaced once every line is written
         for line in lines:
             f.write((" ".join(seg.cut(line)) + "\n").encode("utf-8"))
     return 0

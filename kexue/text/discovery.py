@@ -307,15 +307,19 @@ def discover_words(
     return wd.fit(lambda: iter_lines(paths), total_bytes)
 
 
-def save_lexicon(path: str | os.PathLike, lexicon: Mapping[str, int]) -> None:
-    """Write ``word count`` lines, most frequent first (a jieba dictionary), atomically."""
+def save_lexicon(path: str | os.PathLike, lexicon: Mapping[str, int], *,
+                 like: Sequence[str | os.PathLike] = ()) -> None:
+    """Write ``word count`` lines, most frequent first (a jieba dictionary), atomically.
+
+    ``like``: the corpus files; the lexicon is never more readable than they are (an existing
+    lexicon keeps its mode otherwise; :func:`kexue.io.atomic.output_mode`)."""
     items = sorted(lexicon.items(), key=lambda kv: (-kv[1], kv[0]))
     for w, c in items:
         if not w or any(ch.isspace() for ch in w):
             raise ValueError(f"word {w!r} is empty or contains whitespace")
         if not isinstance(c, int) or c < 1:
             raise ValueError(f"count of {w!r} must be a positive int, got {c!r}")
-    with atomic_write(path, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_write(path, "w", encoding="utf-8", newline="\n", like=list(like)) as f:
         for w, c in items:
             f.write(f"{w} {c}\n")
 

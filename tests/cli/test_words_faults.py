@@ -174,3 +174,21 @@ def test_killed_segment_run_is_cleaned_up_by_the_next(files, tmp_path):
     assert main(["segment", "-l", str(lex), str(text), "-o", str(out)]) == 0
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".kexue-tmp")]
     assert out.read_text(encoding="utf-8").count("\n") == TEXT.count("\n")
+
+
+def test_outputs_are_never_more_readable_than_the_inputs(files, tmp_path):
+    import os
+    import stat
+
+    lex, text, corpus = files
+    os.chmod(text, 0o600)
+    os.chmod(corpus, 0o640)
+    old = os.umask(0o022)
+    try:
+        assert main(["segment", "-l", str(lex), str(text), "-o", str(tmp_path / "s.txt")]) == 0
+        assert main([str(corpus), "-o", str(tmp_path / "l.txt"), "--min-count", "5",
+                     "--quiet"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "s.txt").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "l.txt").stat().st_mode) == 0o640
