@@ -270,3 +270,28 @@ def test_line_numbers_count_within_each_input(tmp_path):
         shuffle_files([a, b], tmp_path / "out.txt", memory="2K", seed=0, tmpdir=tmp_path)
     with pytest.raises(ValueError, match=r"b\.txt': line 2 is 5,001 bytes"):
         shuffle_files([a, b], tmp_path / "out.txt", memory="4K", seed=0, tmpdir=tmp_path)
+
+
+def test_bucket_files_in_tmpdir_are_private(tmp_path, monkeypatch):
+    """A sibling of item 1: bucket files hold the input's lines, often in a shared /tmp."""
+    from kexue.data.shuffle import fileio
+
+    src = _write(tmp_path / "in.txt", DATA, 0o600)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    modes = []
+    real = fileio.create
+
+    def spy(path, *args, **kwargs):
+        fd = real(path, *args, **kwargs)
+        modes.append(_mode(Path(path)))
+        return fd
+
+    monkeypatch.setattr(fileio, "create", spy)
+    old = os.umask(0o022)
+    try:
+        shuffle_files([src], tmp_path / "s-{i}", memory="16K", seed=0, tmpdir=work,
+                      shard_lines=1000)
+    finally:
+        os.umask(old)
+    assert modes and set(modes) == {0o600}
