@@ -330,7 +330,8 @@ class Tokenizer:
         """``([CLS] first [SEP] (second [SEP])`` ids, segment ids 0 / 1), truncated to ``maxlen``.
 
         Truncation removes one token at a time before the final ``[SEP]`` of the longer segment
-        (the first on ties), as bert4keras does.
+        (the first on ties), as bert4keras does; only text tokens are removed, so ``[CLS]`` and
+        every ``[SEP]`` survive any ``maxlen`` >= 2 (one text) or 3 (a pair).
         """
         first_tokens = [self.cls_token, *self._tokenize_body(first), self.sep_token]
         second_tokens = None
