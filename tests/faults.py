@@ -214,7 +214,10 @@ def closed_pipe(cmd: Sequence[str] | str, *, read_bytes: int = 0, cwd: str | Pat
                 timeout: float = 120, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """Run ``cmd`` with its standard output on a pipe whose reader takes ``read_bytes`` bytes
     (possibly none) and then closes it, as ``cmd | head -c N`` does. The child must end by
-    itself (EPIPE or SIGPIPE), not hang; ``stdout`` of the result holds what was read."""
+    itself (EPIPE or SIGPIPE), not hang; ``stdout`` of the result holds what was read.
+    A child that has written all its output before the reader closes never sees EPIPE (pipes
+    here took a 20 MB write nobody read), so keep ``read_bytes=0`` (close at once, while the
+    child is still starting) unless the child writes for long."""
     proc = subprocess.Popen(_argv(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             cwd=cwd, env=_child_env())

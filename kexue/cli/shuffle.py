@@ -11,8 +11,12 @@ _EPILOG = """\
 Every order of the input lines is equally likely whatever the memory budget (Rao/Sandelius
 scatter, see docs/shuffle.md); the same --seed and --memory give the same output. Lines are
 bytes; a last line without a newline gets one. The output appears atomically (temporary name,
-renamed at the end), so OUTPUT may equal an input. Shards: OUTPUT is a template with {i}
-(e.g. 'part-{i:05d}.txt'), or gets '-{i:05d}' appended.
+renamed at the end), so OUTPUT may equal an input; it keeps the mode of the file it replaces
+and is never more readable than the inputs. Shards: OUTPUT is a template with {i} (e.g.
+'part-{i:05d}.txt'), or gets '-{i:05d}' appended; an existing set of shards is refused unless
+--force. A line larger than --memory is refused before anything is written. Temporary files
+left by a killed run are removed by the next run on the same output (and in --tmpdir, where
+they are named kexue-shuffle-PID-RANDOM.*.kexue-tmp).
 
 examples:
   kexue shuffle corpus/*.jsonl -o shuffled.jsonl --memory 4G --seed 1
@@ -47,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-open-files", type=int, default=None, metavar="N",
                    help="most buckets per scatter pass (default 256; bigger inputs are split "
                         "again)")
+    p.add_argument("--force", action="store_true",
+                   help="with --shard-lines/--shard-bytes: replace an existing set of shards "
+                        "(the whole set, once the new one is complete)")
     p.add_argument("--fsync", action="store_true",
                    help="flush the output to disk before the final rename (durable, slower)")
     p.add_argument("--no-threads", action="store_true",
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             separator=b"\0" if args.zero_terminated else b"\n",
             max_open_files=args.max_open_files or MAX_OPEN_FILES,
             fsync=args.fsync,
+            force=args.force,
             threads=not args.no_threads,
             workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),

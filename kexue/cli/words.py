@@ -15,6 +15,7 @@ gold files have one sentence a line with words separated by spaces.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -60,7 +61,14 @@ def _discover(argv: list[str]) -> int:
     p.add_argument("--top", type=_positive_int, default=None, help="keep the K most frequent")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = p.parse_args(argv)
+    from kexue.io.atomic import check_writable, remove_stale_temps
     from kexue.text.discovery import discover_words, save_lexicon
+    from kexue.text.ngrams import check_input_file
+
+    for path in args.corpus:
+        check_input_file(path)
+    check_writable(args.output)  # a bad output is reported now, not after the whole run
+    remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
 
     progress = not args.quiet and sys.stderr.isatty()
     res = discover_words(
@@ -76,7 +84,7 @@ def _discover(argv: list[str]) -> int:
         lexicon = dict(list(lexicon.items())[: args.top])
     if not lexicon:
         raise ValueError("no word reached the minimum count; nothing to write (lower --min-count)")
-    save_lexicon(args.output, lexicon)
+    save_lexicon(args.output, lexicon, like=args.corpus)
     if not args.quiet:
         print(
             f"{len(lexicon)} words written to {args.output} (characters {res.total_chars}, "
@@ -88,40 +96,70 @@ def _discover(argv: list[str]) -> int:
 
 
 def _read_lines(paths: list[str]):
-    from kexue.text.ngrams import iter_lines
+    """Lines of the inputs (``-`` or none: standard input), all decoded as strict UTF-8."""
+    from kexue.text.ngrams import check_input_file, decode_lines, iter_lines
 
-    if not paths or paths == ["-"]:
-        yield from sys.stdin
-        return
-    yield from iter_lines(paths)
+    paths = paths or ["-"]
+    for path in paths:  # every named file is checked before anything is read
+        if path != "-":
+            check_input_file(path)
+    for path in paths:
+        if path == "-":
+            raw = getattr(sys.stdin, "buffer", None)  # None: a text stream given by a caller
+            yield from decode_lines(raw, "<stdin>") if raw is not None else sys.stdin
+        else:
+            yield from iter_lines([path])
 
 
 def _segment(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kexue words segment",
                                 description="Segment text with a lexicon (unigram max path).")
     p.add_argument("-l", "--lexicon", required=True, help="'word count' lines (jieba format)")
-    p.add_argument("input", nargs="*", help="UTF-8 text files (default: stdin)")
+    p.add_argument("input", nargs="*", help="UTF-8 text files ('-' or none: stdin)")
     p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     args = p.parse_args(argv)
+    from kexue.io.atomic import atomic_write, check_writable, remove_stale_temps
     from kexue.text.discovery import load_lexicon
     from kexue.text.segment import Segmenter
 
+    if args.output != "-":
+        check_writable(args.output)
+        remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
     seg = Segmenter(load_lexicon(args.lexicon))
     lines = _read_lines(args.input)
     if args.output == "-":
+        out = getattr(sys.stdout, "buffer", None)
         for line in lines:
-            sys.stdout.write(" ".join(seg.cut(line)) + "\n")
+            text = " ".join(seg.cut(line)) + "\n"
+            if out is None:  # a text stream given by a caller
+                _stdout_write(sys.stdout, text)
+            else:
+                _stdout_write(out, text.encode("utf-8"))
+        _stdout_write(out or sys.stdout, None)
         return 0
-    tmp = args.output + ".tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            for line in lines:
-                f.write(" ".join(seg.cut(line)) + "\n")
-        os.replace(tmp, args.output)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    like = [p for p in args.input if p != "-"]  # never more readable than the input files
+    with atomic_write(args.output, "wb", like=like) as f:  # replaced once every line is written
+        for line in lines:
+            f.write((" ".join(seg.cut(line)) + "\n").encode("utf-8"))
     return 0
+
+
+class _StdoutError(OSError):
+    """Writing standard output failed (full disk, closed pipe...)."""
+
+
+def _stdout_write(out, data: bytes | str | None) -> None:
+    """Write ``data`` to standard output (``None``: flush), naming stdout in any error."""
+    try:
+        if data is None:
+            out.flush()
+        else:
+            out.write(data)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        raise _StdoutError(e.errno, f"cannot write standard output: {reason}") from e
 
 
 def _evaluate(argv: list[str]) -> int:
@@ -157,19 +195,33 @@ def _evaluate(argv: list[str]) -> int:
         "bits_per_char": {"predicted": bpc_pred, "gold": bpc_gold, "characters": bpc_char},
     }
     if args.json:
-        print(json.dumps(report, indent=1))
+        _stdout_write(sys.stdout, json.dumps(report, indent=1) + "\n")
         return 0
-    print("| tokens | precision | recall | F1 | predicted | gold |")
-    print("|---|---|---|---|---|---|")
+    rows = ["| tokens | precision | recall | F1 | predicted | gold |", "|---|---|---|---|---|---|"]
     for name, s in (("with punctuation", with_p), ("without punctuation", without_p)):
-        print(f"| {name} | {s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | "
-              f"{s.predicted} | {s.gold} |")
-    print()
-    print("| segmentation | H (bits/word) | l (chars/word) | L (bits/char) |")
-    print("|---|---|---|---|")
+        rows.append(f"| {name} | {s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | "
+                    f"{s.predicted} | {s.gold} |")
+    rows += ["", "| segmentation | H (bits/word) | l (chars/word) | L (bits/char) |",
+             "|---|---|---|---|"]
     for name, b in (("predicted", bpc_pred), ("gold", bpc_gold), ("characters", bpc_char)):
-        print(f"| {name} | {b['H']:.3f} | {b['l']:.3f} | {b['L']:.3f} |")
+        rows.append(f"| {name} | {b['H']:.3f} | {b['l']:.3f} | {b['L']:.3f} |")
+    _stdout_write(sys.stdout, "\n".join(rows) + "\n")
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _message(e: BaseException) -> str:
+    """The error without Python's ``[Errno N]`` prefix."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror + (f": {e.filename!r}" if e.filename else "")
+    return str(e)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,7 +235,17 @@ def main(argv: list[str] | None = None) -> int:
         name, rest = "discover", argv
     handler = {"discover": _discover, "segment": _segment, "evaluate": _evaluate}[name]
     try:
-        return handler(rest)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"kexue words {name}: error: {err}", file=sys.stderr)
+        rc = handler(rest)
+        _stdout_write(sys.stdout, None)
+        return rc
+    except BrokenPipeError:  # `kexue words segment ... | head`: stop quietly, like coreutils
+        _quiet_stdout()
+        return 141
+    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+        print(f"kexue words {name}: error: {_message(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # writing failed: read-only, full disk, no permission
+        if isinstance(err, _StdoutError):
+            _quiet_stdout()
+        print(f"kexue words {name}: error: {_message(err)}", file=sys.stderr)
+        return 1

@@ -31,7 +31,7 @@ import io
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,10 +39,12 @@ __all__ = [
     "TEMP_SUFFIX",
     "atomic_directory",
     "atomic_write",
+    "check_writable",
     "commit_temp",
     "create_temp",
     "discard_temp",
     "output_mode",
+    "pid_alive",
     "remove_stale_temps",
     "stale_temps",
     "write_bytes",
@@ -83,11 +85,12 @@ def _describe(e: OSError, action: str, path: str) -> OSError:
     return err
 
 
-def output_mode(final: PathLike, like: PathLike | None = None) -> int:
+def output_mode(final: PathLike, like: PathLike | Sequence[PathLike] | None = None) -> int:
     """Permission bits for a file about to be written at ``final``.
 
-    The mode of the file being replaced, or ``0o666 & ~umask`` for a new one; with ``like``,
-    limited to ``like``'s permission bits (never more readable than the input)."""
+    The mode of the file being replaced, or ``0o666 & ~umask`` for a new one; with ``like``
+    (one input path or several), limited to the permission bits every one of them has (never
+    more readable than the inputs). The owner keeps the right to write."""
     try:
         mode = stat.S_IMODE(os.stat(final).st_mode)
     except FileNotFoundError:
@@ -95,7 +98,9 @@ def output_mode(final: PathLike, like: PathLike | None = None) -> int:
         os.umask(umask)
         mode = 0o666 & ~umask
     if like is not None:
-        mode &= stat.S_IMODE(os.stat(like).st_mode) | 0o200  # the owner may always rewrite
+        likes = [like] if isinstance(like, str | bytes | os.PathLike) else list(like)
+        for path in likes:
+            mode &= stat.S_IMODE(os.stat(path).st_mode) | 0o200  # the owner may always rewrite
     return mode
 
 
@@ -119,6 +124,21 @@ def create_temp(path: PathLike) -> tuple[str, int]:
     raise FileExistsError(errno.EEXIST, f"cannot create a temporary file beside {final!r}")
 
 
+def check_writable(path: PathLike) -> str:
+    """Fail now if a file could not be written at ``path``; returns the resolved target.
+
+    Call it before a long computation whose result goes to ``path``, so that a missing
+    directory, a directory in the way, a read-only file system or a permission problem is
+    reported at once instead of after the work. It creates (and at once removes) a temporary
+    file beside ``path``; ``path`` itself is not touched. A disk that fills up later is still
+    only found when writing (and then leaves nothing behind)."""
+    final = _resolve_target(path)
+    tmp, fd = create_temp(final)
+    os.close(fd)
+    discard_temp(tmp)
+    return final
+
+
 def _fsync_directory(directory: str) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -132,7 +152,7 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def commit_temp(tmp: str, path: PathLike, *, like: PathLike | None = None,
+def commit_temp(tmp: str, path: PathLike, *, like: PathLike | Sequence[PathLike] | None = None,
                 fsync: bool = True) -> None:
     """Give the (closed, already synced) temporary file its final mode and rename it over
     ``path``; on failure the temporary file is removed and ``path`` is untouched."""
@@ -160,7 +180,8 @@ def discard_temp(tmp: str) -> None:
         pass
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (used to tell stale temporaries)."""
     if pid <= 0:
         return False
     try:
@@ -191,7 +212,7 @@ def stale_temps(path: PathLike) -> list[str]:
         middle = name[len(prefix):-len(TEMP_SUFFIX)].split(".")
         if len(middle) != 2 or not middle[0].isdigit() or len(middle[1]) != 8:
             continue
-        if not _pid_alive(int(middle[0])):
+        if not pid_alive(int(middle[0])):
             found.append(os.path.join(directory, name))
     return sorted(found)
 
@@ -206,7 +227,8 @@ def remove_stale_temps(path: PathLike) -> list[str]:
 
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "wb", *, encoding: str | None = None,
-                 newline: str | None = None, like: PathLike | None = None,
+                 newline: str | None = None,
+                 like: PathLike | Sequence[PathLike] | None = None,
                  fsync: bool = True) -> Iterator[IO[Any]]:
     """Open a file that replaces ``path`` atomically when the ``with`` block completes.
 

@@ -158,7 +158,11 @@ class MultiHeadAttention(nn.Module):
             if prev_scores is not None:
                 scores = scores + prev_scores
             logits = scores if bias is None else scores + bias
-            probs = torch.softmax(logits.float(), dim=-1).to(q.dtype)
+            # float16/bfloat16 scores are normalised in float32; float32 and float64 stay as
+            # they are (a float64 model keeps float64 all the way)
+            probs = torch.softmax(logits, dim=-1,
+                                  dtype=torch.promote_types(logits.dtype, torch.float32))
+            probs = probs.to(q.dtype)
             if drop:
                 probs = F.dropout(probs, drop)
             out = torch.matmul(probs, v)

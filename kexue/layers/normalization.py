@@ -23,9 +23,13 @@ class LayerNorm(nn.Module):
 
     where ``W_g`` and ``W_b`` are bias-free dense layers initialised to **zero**, so at
     initialisation the layer is exactly the pretrained plain LayerNorm (the property the
-    article relies on to keep the pretrained weights useful). With ``cond_hidden_size`` the
-    condition first goes through a bias-free ``Dense(cond_hidden_size, cond_act)`` (not
-    zero-initialised), as in bert4keras's ``layer_norm_cond_hidden_size``.
+    article relies on to keep the pretrained weights useful). Exactly means bit for bit: the
+    output is computed as ``LN(x; gamma, beta) + (W_g c) * LN(x) + W_b c`` with the same fused
+    ``F.layer_norm`` call as the plain layer, and adding the zero terms changes nothing
+    (``y * gamma + beta`` in two steps would differ from the fused call by a rounding step).
+    With ``cond_hidden_size`` the condition first goes through a bias-free
+    ``Dense(cond_hidden_size, cond_act)`` (not zero-initialised), as in bert4keras's
+    ``layer_norm_cond_hidden_size``.
 
     Args:
         hidden_size: size of the normalised last dimension.
@@ -78,10 +82,11 @@ class LayerNorm(nn.Module):
             cond = cond.unsqueeze(-2)
         if self.cond_proj is not None:
             cond = self._cond_act(self.cond_proj(cond))
+        # (gamma + W_g c) y + (beta + W_b c) = [plain LayerNorm] + (W_g c) y + W_b c: the plain
+        # part is the fused call itself, so zero condition weights give it bit for bit
+        plain = F.layer_norm(x, (self.hidden_size,), self.weight, self.bias, self.eps)
         y = F.layer_norm(x, (self.hidden_size,), None, None, self.eps)
-        gamma = self.weight + self.cond_scale(cond)
-        beta = self.bias + self.cond_offset(cond)
-        return y * gamma + beta
+        return plain + (y * self.cond_scale(cond) + self.cond_offset(cond))
 
 
 class RMSNorm(nn.Module):

@@ -7,7 +7,8 @@ to behave like a well-mannered ``torch.optim.Optimizer``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -15,8 +16,13 @@ from torch.optim import Optimizer
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
 
-# Group keys that say nothing about which optimizer produced a state_dict.
-_NEUTRAL_GROUP_KEYS = frozenset({"params", "param_names", "initial_lr"})
+# Group keys that say nothing about which optimizer produced a state_dict ("nonfinite" is
+# also absent from states saved before it existed).
+_NEUTRAL_GROUP_KEYS = frozenset({"params", "param_names", "initial_lr", "nonfinite"})
+#: Values of the ``nonfinite`` option: skip the parameter's update (and warn) or raise.
+NONFINITE_MODES = ("skip", "raise")
+#: Per-parameter state key counting the updates skipped for a non-finite gradient.
+SKIP_KEY = "nonfinite_skips"
 
 
 def check_number(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
@@ -152,7 +158,17 @@ def restore_state_dtypes(
 
 
 class KexueOptimizer(Optimizer):
-    """Base of AdaX and AdaFactor: strict ``load_state_dict`` and float32 statistics."""
+    """Base of AdaX and AdaFactor: strict ``load_state_dict``, float32 statistics, and the
+    non-finite gradient guard (option ``nonfinite``, see :func:`screen_nonfinite`)."""
+
+    def _skipped(self) -> set[int]:
+        """Screen the gradients (raise, or count and warn); ids of the parameters to skip."""
+        return {id(p) for p in screen_nonfinite(self, lambda p: self.state[p])}
+
+    def nonfinite_skips(self) -> dict[str | int, int]:
+        """Updates skipped so far for a non-finite gradient, per parameter (name, or index in
+        ``state_dict`` order); parameters never skipped are left out."""
+        return skip_counts(self, self.state)
 
     _float32_state_keys: frozenset[str] = frozenset()
 
@@ -166,4 +182,82 @@ class KexueOptimizer(Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
-        self._check_group(self.param_groups[-1])
+        group = self.param_groups[-1]
+        group["nonfinite"] = check_nonfinite(group.setdefault("nonfinite", "skip"))
+        self._check_group(group)
+
+
+def check_nonfinite(value: Any) -> str:
+    if value not in NONFINITE_MODES:
+        raise ValueError(f"nonfinite must be 'skip' or 'raise', got {value!r}")
+    return value
+
+
+def _describe_param(name: str | None, group_index: int, index: int, p: torch.Tensor) -> str:
+    if name is not None:
+        return repr(name)
+    return (f"parameter {index} of param group {group_index} (shape {tuple(p.shape)}; build "
+            "the optimizer from model.named_parameters() to see names)")
+
+
+def screen_nonfinite(opt: Optimizer, counts: Callable[[torch.Tensor], dict[str, Any]],
+                     grads: Callable[[torch.Tensor], torch.Tensor | None] | None = None,
+                     ) -> list[torch.Tensor]:
+    """The parameters whose gradient holds a NaN or an infinity, before anything is updated.
+
+    Group option ``nonfinite="raise"`` raises ``FloatingPointError`` naming them; otherwise
+    (``"skip"``, the default) each is reported with a ``RuntimeWarning`` naming it and counted
+    in ``counts(p)[SKIP_KEY]``; the caller then leaves its update and its state alone.
+    ``grads(p)`` gives the gradient to test (default ``p.grad``). One max-abs reduction per
+    parameter and one host sync per param group (``torch._foreach_norm`` with ``ord=inf``: a
+    NaN or an infinity anywhere makes it non-finite; finite values never overflow).
+    """
+    bad: list[tuple[str, torch.Tensor, dict[str, Any]]] = []
+    for gi, group in enumerate(opt.param_groups):
+        params = group["params"]
+        gs = [p.grad for p in params] if grads is None else [grads(p) for p in params]
+        idx = [i for i, g in enumerate(gs) if g is not None and g.numel()]
+        if not idx:
+            continue
+        dense = [gs[i].coalesce().values() if gs[i].is_sparse else gs[i] for i in idx]
+        norms = torch._foreach_norm(dense, math.inf)
+        if len(norms) == 1:
+            values = [norms[0].item()]
+        else:
+            try:
+                values = torch.stack(norms).tolist()  # one host sync for the group
+            except RuntimeError:  # parameters on several devices
+                values = [n.item() for n in norms]
+        if all(map(math.isfinite, values)):
+            continue
+        names = group.get("param_names") or [None] * len(params)
+        for i, v in zip(idx, values):
+            if not math.isfinite(v):
+                bad.append((_describe_param(names[i], gi, i, params[i]), params[i], group))
+    if not bad:
+        return []
+    if any(group.get("nonfinite", "skip") == "raise" for _, _, group in bad):
+        names = ", ".join(d for d, _, _ in bad)
+        raise FloatingPointError(f"{type(opt).__name__}: non-finite gradient (NaN or inf) in "
+                                 f"{names}; nothing was updated")
+    for desc, p, _ in bad:
+        state = counts(p)
+        state[SKIP_KEY] = int(state.get(SKIP_KEY, 0)) + 1
+        warnings.warn(f"{type(opt).__name__}: gradient of {desc} is not finite (NaN or inf); "
+                      f"its update is skipped and its optimizer state left as it was "
+                      f"({state[SKIP_KEY]} skip(s) so far)", RuntimeWarning, stacklevel=4)
+    return [p for _, p, _ in bad]
+
+
+def skip_counts(opt: Optimizer, store: Mapping[torch.Tensor, Mapping[str, Any]]
+                ) -> dict[str | int, int]:
+    """``{name (or index in state_dict order): updates skipped}`` for parameters with skips."""
+    out: dict[str | int, int] = {}
+    index = 0
+    for group in opt.param_groups:
+        for name, p in named_params(group):
+            n = store.get(p, {}).get(SKIP_KEY, 0) if p in store else 0
+            if n:
+                out[name if name is not None else index] = int(n)
+            index += 1
+    return out

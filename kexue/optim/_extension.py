@@ -18,6 +18,14 @@ wrapper transforms the update produced by everything it wraps:
 5. ``_ext_after_update``: post-update averaging (lookahead, EMA);
 6. ``_ext_cleanup``: always runs (restores the gradients the user gave).
 
+Non-finite gradients (option ``nonfinite``, every wrapped optimizer, torch's included): after
+the gate, a parameter whose gradient holds a NaN or an infinity has its gradient hidden
+(``None``) for the rest of the step, so neither the wrapped optimizer nor any wrapper updates
+it or its statistics; a ``RuntimeWarning`` names it and ``extension_state[p]
+["nonfinite_skips"]`` counts it (:meth:`OptimizerExtension.nonfinite_skips`).
+``nonfinite="raise"`` raises ``FloatingPointError`` before anything is updated. Gradient
+accumulation screens every micro-batch the same way before adding it to its buffer.
+
 Wrapper options are stored in every param group (so they can differ per group, travel in
 ``state_dict`` and can be changed like ``lr``); wrapper per-parameter tensors live in
 ``self.extension_state`` and are saved under ``state_dict()["extension_state"]``.
@@ -33,9 +41,13 @@ import torch
 from torch.optim import Optimizer
 
 from kexue.optim._common import (
+    KexueOptimizer,
     check_compatible_state_dict,
+    check_nonfinite,
     param_index,
     restore_state_dtypes,
+    screen_nonfinite,
+    skip_counts,
 )
 
 
@@ -55,7 +67,7 @@ class OptimizerExtension:
     """Root mixin of all wrappers. Not useful alone; see :func:`extend`."""
 
     # Constructor options of this mixin: name -> default (also a param-group key).
-    _ext_options: ClassVar[dict[str, Any]] = {}
+    _ext_options: ClassVar[dict[str, Any]] = {"nonfinite": "skip"}
     # Per-group counters of this mixin (param-group keys starting at 0).
     _ext_counters: ClassVar[tuple[str, ...]] = ()
     # Whether this mixin edits deltas (then the old parameter values are snapshotted).
@@ -64,9 +76,12 @@ class OptimizerExtension:
     def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
         options: dict[str, Any] = {}
         counters: list[str] = []
+        own_guard = issubclass(type(self), KexueOptimizer)  # AdaX/AdaFactor take nonfinite too
         for cls in type(self).__mro__:
-            options.update({k: kwargs.pop(k, v) for k, v in cls.__dict__.get("_ext_options",
-                                                                            {}).items()})
+            for k, v in cls.__dict__.get("_ext_options", {}).items():
+                if k == "nonfinite" and own_guard:
+                    continue  # passed on to the wrapped optimizer, which stores it in the groups
+                options[k] = kwargs.pop(k, v)
             counters.extend(cls.__dict__.get("_ext_counters", ()))
         self._ext_option_defaults = options
         self._ext_counter_names = tuple(counters)
@@ -86,6 +101,21 @@ class OptimizerExtension:
 
     def _ext_check_group(self, group: dict[str, Any]) -> None:
         """Validate (and normalise) this mixin's options in ``group``; cooperative."""
+        group["nonfinite"] = check_nonfinite(group.setdefault("nonfinite", "skip"))
+
+    def _ext_screen(self, ctx: StepContext) -> None:
+        """Hide the non-finite gradients for this step (or raise, with ``nonfinite="raise"``)."""
+        for p in screen_nonfinite(self, self._skip_counter):  # type: ignore[arg-type]
+            ctx.restore_grads.append((p, p.grad))
+            p.grad = None
+
+    def _skip_counter(self, p: torch.Tensor) -> dict[str, Any]:
+        return self.extension_state.setdefault(p, {})
+
+    def nonfinite_skips(self) -> dict[str | int, int]:
+        """Updates skipped so far for a non-finite gradient, per parameter (name, or index in
+        ``state_dict`` order); parameters never skipped are left out."""
+        return skip_counts(self, self.extension_state)  # type: ignore[arg-type]
 
     # ---- phases (cooperative; each override calls super() first) ---------------------------
     def _ext_gate(self, ctx: StepContext) -> bool:
@@ -131,6 +161,7 @@ class OptimizerExtension:
         try:
             if not self._ext_gate(ctx):
                 return loss
+            self._ext_screen(ctx)
             self._ext_prepare(ctx)
             edits = any(c.__dict__.get("_ext_edits_deltas", False) for c in type(self).__mro__)
             if edits:

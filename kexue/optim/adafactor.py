@@ -135,6 +135,12 @@ class AdaFactor(KexueOptimizer):
         relative_step: use ``min(lr, 1/sqrt(t))`` (``lr=None`` implies it, capped at 1e-2).
         min_dim_size_to_factor: smallest second-largest axis that is factored (default 128).
         decay_rate: ``c`` of ``1 - t^(-c)``, in (0, 1].
+        nonfinite: ``"skip"`` (default): a parameter whose gradient holds a NaN or an
+            infinity is not updated and its statistics are left untouched (one NaN would
+            otherwise spread through the factored row/column averages to the whole matrix),
+            a ``RuntimeWarning`` names it and ``state[p]["nonfinite_skips"]`` counts it
+            (:meth:`nonfinite_skips`); ``"raise"``: ``FloatingPointError`` before any
+            parameter is updated.
     """
 
     _float32_state_keys = frozenset({"exp_avg", "exp_avg_sq", "exp_avg_sq_row", "exp_avg_sq_col"})
@@ -151,6 +157,8 @@ class AdaFactor(KexueOptimizer):
         relative_step: bool = False,
         min_dim_size_to_factor: int = 128,
         decay_rate: float = 0.8,
+        *,
+        nonfinite: str = "skip",
     ) -> None:
         defaults = {
             "lr": lr,
@@ -162,6 +170,7 @@ class AdaFactor(KexueOptimizer):
             "relative_step": relative_step,
             "min_dim_size_to_factor": min_dim_size_to_factor,
             "decay_rate": decay_rate,
+            "nonfinite": nonfinite,
         }
         self._workspace: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
         super().__init__(params, defaults)
@@ -204,11 +213,12 @@ class AdaFactor(KexueOptimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        skipped = self._skipped()
         for group in self.param_groups:
             eps1, eps2 = group["eps"]
             beta1 = group["beta1"] or 0.0
             for p in group["params"]:
-                if p.grad is None or p.numel() == 0:
+                if p.grad is None or p.numel() == 0 or id(p) in skipped:
                     continue
                 grad = p.grad
                 if grad.is_sparse:
@@ -217,7 +227,7 @@ class AdaFactor(KexueOptimizer):
                         "extend_with_lazy_optimization to densify them"
                     )
                 state = self.state[p]
-                if not state:
+                if "step" not in state:
                     self._init_state(state, p, group)
                 state["step"] += 1
                 t = state["step"]

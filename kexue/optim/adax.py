@@ -89,6 +89,10 @@ class AdaX(KexueOptimizer):
         foreach: use the multi-tensor (``torch._foreach_*``) kernels; ``None`` picks them for
             groups of small tensors and a per-tensor loop with one reused scratch buffer for
             large ones (faster on CPU, where fresh full-size temporaries are page-faulted).
+        nonfinite: ``"skip"`` (default): a parameter whose gradient holds a NaN or an
+            infinity is not updated, its state is left untouched, a ``RuntimeWarning`` names
+            it and ``state[p]["nonfinite_skips"]`` counts it (:meth:`nonfinite_skips`);
+            ``"raise"``: ``FloatingPointError`` before any parameter is updated.
 
     float16/bfloat16 parameters keep ``m`` and ``v_hat`` in float32 and are updated through a
     float32 copy. Sparse gradients raise ``ValueError`` (use ``extend_with_lazy_optimization``).
@@ -104,8 +108,10 @@ class AdaX(KexueOptimizer):
         eps: float = 1e-6,
         *,
         foreach: bool | None = None,
+        nonfinite: str = "skip",
     ) -> None:
-        defaults = {"lr": lr, "betas": betas, "eps": eps, "foreach": foreach}
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "foreach": foreach,
+                    "nonfinite": nonfinite}
         self._workspace: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
         super().__init__(params, defaults)
 
@@ -139,11 +145,12 @@ class AdaX(KexueOptimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        skipped = self._skipped()
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             params, grads, exp_avgs, exp_avg_sqs, weights, masters = [], [], [], [], [], []
             for p in group["params"]:
-                if p.grad is None:
+                if p.grad is None or id(p) in skipped:
                     continue
                 grad = p.grad
                 if grad.is_sparse:
@@ -152,7 +159,7 @@ class AdaX(KexueOptimizer):
                         "extend_with_lazy_optimization to update only the touched rows"
                     )
                 state = self.state[p]
-                if not state:
+                if "step" not in state:
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(p, dtype=state_dtype(p))
                     state["exp_avg_sq"] = torch.zeros_like(p, dtype=state_dtype(p))

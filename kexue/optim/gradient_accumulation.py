@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from kexue.optim._common import state_dtype
+from kexue.optim._common import screen_nonfinite, state_dtype
 from kexue.optim._extension import OptimizerExtension, StepContext, extend
 
 
@@ -20,6 +20,10 @@ class GradientAccumulationMixin(OptimizerExtension):
     gradient back. So ``k`` micro-batches of size ``b`` give the update of one batch of size
     ``k*b`` (for a mean loss), at the memory of size ``b``. Keep calling ``zero_grad`` after
     every ``step`` as usual. bert4keras ``extend_with_gradient_accumulation``.
+
+    A micro-batch gradient that is not finite is left out of the buffer (warned about and
+    counted as a skip, see ``nonfinite``): it adds nothing, and the mean still divides by
+    ``k``, so one bad micro-batch never poisons the accumulated gradient.
 
     Option: ``grad_accum_steps`` (int >= 1, default 2). The buffers (float32 for low-precision
     parameters) are saved in ``state_dict``, so a checkpoint taken mid-cycle resumes exactly.
@@ -42,6 +46,11 @@ class GradientAccumulationMixin(OptimizerExtension):
         if not super()._ext_gate(ctx):
             return False
         ready = []
+        bad = set()
+        for p in screen_nonfinite(self, self._skip_counter):  # type: ignore[arg-type]
+            bad.add(id(p))
+            ctx.restore_grads.append((p, p.grad))  # hidden for this step, given back after it
+            p.grad = None
         for group in self.param_groups:  # type: ignore[attr-defined]
             group["grad_accum_step"] += 1
             k = group["grad_accum_steps"]

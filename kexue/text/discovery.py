@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kexue.text.ngrams import MAX_ORDER, NgramCounter, iter_blocks, iter_lines
+from kexue.io.atomic import atomic_write
+from kexue.text.ngrams import MAX_ORDER, NgramCounter, check_input_file, iter_blocks, iter_lines
 
 __all__ = [
     "WordDiscovery",
@@ -294,32 +295,33 @@ def discover_words(
     """Discover words in UTF-8 corpus file(s), streaming (two passes). See :class:`WordDiscovery`.
 
     Raises ``ValueError`` for non-UTF-8 bytes (naming file, line and byte offset) and for a corpus
-    without any word character; ``FileNotFoundError`` for a missing file.
+    without any word character; ``FileNotFoundError`` for a missing file and
+    ``IsADirectoryError`` for a directory.
     """
     paths = [corpus] if isinstance(corpus, str | os.PathLike) else list(corpus)
     if not paths:
         raise ValueError("no corpus files given")
-    for p in paths:
-        if not os.path.isfile(p):
-            raise FileNotFoundError(f"corpus file not found: {os.fspath(p)}")
+    paths = [check_input_file(p) for p in paths]
     total_bytes = sum(os.path.getsize(p) for p in paths)
     wd = WordDiscovery(order, min_count, thresholds, max_ngrams, progress)
     return wd.fit(lambda: iter_lines(paths), total_bytes)
 
 
-def save_lexicon(path: str | os.PathLike, lexicon: Mapping[str, int]) -> None:
-    """Write ``word count`` lines, most frequent first (a jieba dictionary), atomically."""
+def save_lexicon(path: str | os.PathLike, lexicon: Mapping[str, int], *,
+                 like: Sequence[str | os.PathLike] = ()) -> None:
+    """Write ``word count`` lines, most frequent first (a jieba dictionary), atomically.
+
+    ``like``: the corpus files; the lexicon is never more readable than they are (an existing
+    lexicon keeps its mode otherwise; :func:`kexue.io.atomic.output_mode`)."""
     items = sorted(lexicon.items(), key=lambda kv: (-kv[1], kv[0]))
     for w, c in items:
         if not w or any(ch.isspace() for ch in w):
             raise ValueError(f"word {w!r} is empty or contains whitespace")
         if not isinstance(c, int) or c < 1:
             raise ValueError(f"count of {w!r} must be a positive int, got {c!r}")
-    tmp = os.fspath(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_write(path, "w", encoding="utf-8", newline="\n", like=list(like)) as f:
         for w, c in items:
             f.write(f"{w} {c}\n")
-    os.replace(tmp, path)
 
 
 def load_lexicon(path: str | os.PathLike) -> dict[str, int]:

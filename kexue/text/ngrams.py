@@ -29,7 +29,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["NgramCounter", "iter_lines", "iter_blocks", "CHUNK_PATTERN", "MAX_ORDER"]
+__all__ = [
+    "NgramCounter", "check_input_file", "decode_lines", "iter_lines", "iter_blocks",
+    "CHUNK_PATTERN", "MAX_ORDER",
+]
 
 MAX_ORDER = 4
 _BITS = 16
@@ -38,28 +41,49 @@ CHUNK_PATTERN = re.compile(r"[^\W_]+")
 """A chunk: a maximal run of word characters (``str.isalnum``)."""
 
 
+def check_input_file(path: str | os.PathLike) -> str:
+    """``path`` as a string if it names a readable regular file; otherwise a clear error:
+    ``IsADirectoryError`` for a directory, ``FileNotFoundError`` for a missing path."""
+    p = os.fspath(path)
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"{p} is a directory, not a text file")
+    if not os.path.isfile(p):
+        if os.path.lexists(p) and not os.path.exists(p):
+            raise FileNotFoundError(f"{p} is a broken symbolic link")
+        if os.path.exists(p):
+            raise ValueError(f"{p} is not a regular file")
+        raise FileNotFoundError(f"file not found: {p}")
+    return p
+
+
+def decode_lines(stream: Iterable[bytes], name: str) -> Iterator[str]:
+    """Yield the lines of a binary stream decoded as strict UTF-8.
+
+    Bad bytes raise ``ValueError`` naming ``name``, the line number and the byte offset (the
+    same check for files and for standard input: nothing is ever decoded with replacement)."""
+    offset = 0
+    for lineno, raw in enumerate(stream, 1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{name}: line {lineno} is not valid UTF-8 (byte offset "
+                f"{offset + err.start}: {err.reason}); convert the text to UTF-8"
+            ) from None
+        offset += len(raw)
+
+
 def iter_lines(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
     """Yield the lines of UTF-8 text files, streaming; bad bytes raise ``ValueError``.
 
     The error names the file, the line number and the byte offset of the bad byte. A missing
-    file raises ``FileNotFoundError`` before anything is read.
+    file (``FileNotFoundError``) or a directory (``IsADirectoryError``) is reported before
+    anything is read.
     """
-    paths = [os.fspath(p) for p in paths]
-    for p in paths:
-        if not os.path.isfile(p):
-            raise FileNotFoundError(f"corpus file not found: {p}")
+    paths = [check_input_file(p) for p in paths]
     for p in paths:
         with open(p, "rb") as f:
-            offset = 0
-            for lineno, raw in enumerate(f, 1):
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise ValueError(
-                        f"{p}: line {lineno} is not valid UTF-8 (byte offset "
-                        f"{offset + err.start}: {err.reason}); convert the corpus to UTF-8"
-                    ) from None
-                offset += len(raw)
+            yield from decode_lines(f, p)
 
 
 def iter_blocks(lines: Iterable[str], block_chars: int = 1 << 22) -> Iterator[str]:

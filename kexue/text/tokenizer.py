@@ -23,14 +23,27 @@ distinct character, and texts containing them take the Python path. On ordinary 
 of the sentiment corpus, tested) the ids equal ``transformers.BertTokenizer``'s; on those rare
 characters this tokenizer follows the BERT definition, not HF.
 
+Special tokens written in the text (``[MASK]``, ``[CLS]``, ``[SEP]``, ``[PAD]``, ``[UNK]``,
+exactly so spelled and present in the vocab) are kept whole, as ``transformers.BertTokenizer``
+does: ``"今天[MASK]气"`` gives ``今 天 [MASK] 气``, which is how PET patterns are written. Text
+around them is tokenized as usual; ``[mask]`` in lower case is ordinary text.
+
 Conventions follow bert4keras rather than HF where they differ: ``tokenize`` returns the tokens
 *with* ``[CLS]``/``[SEP]``, ``encode`` returns ``(token_ids, segment_ids)``, and truncation to
-``maxlen`` removes tokens just before the final ``[SEP]`` of the currently longer segment.
+``maxlen`` removes tokens just before the final ``[SEP]`` of the currently longer segment (the
+first on ties). Truncation only ever removes text tokens: ``[CLS]`` and the ``[SEP]`` s always
+stay, so ``encode(a, b, maxlen=3)`` is ``[CLS] [SEP] [SEP]``.
+
+Unusual input is handled the same by both backends: characters the fast backend cannot take
+(lone surrogates such as ``"\ud800"``) send the text to the Python path, like the characters
+it classifies differently.
 """
 
 from __future__ import annotations
 
+import operator
 import os
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
@@ -113,6 +126,9 @@ class Tokenizer:
         self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
         self.pad_token, self.mask_token = pad_token, mask_token
         self._specials = {t for t in (unk_token, cls_token, sep_token, pad_token, mask_token)}
+        literal = sorted((t for t in self._specials if t in token_dict), key=len, reverse=True)
+        # special tokens written in the text are kept whole (as transformers.BertTokenizer)
+        self._special_re = re.compile("(" + "|".join(map(re.escape, literal)) + ")")
         self._fast = None
         self._probed: set[str] = set()
         self._disagree: set[str] = set()
@@ -146,7 +162,15 @@ class Tokenizer:
         return [self.token_to_id(t) for t in tokens]
 
     def ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
-        return [self.id_to_token(int(i)) for i in ids]
+        out = []
+        for i in ids:
+            try:
+                index = operator.index(i)  # ints, NumPy and torch integers; never floats
+            except TypeError:
+                raise TypeError(f"token ids must be integers, got {i!r} "
+                                f"({type(i).__name__})") from None
+            out.append(self.id_to_token(index))
+        return out
 
     # ------------------------------------------------------------------ backends
     def _build_fast(self):
@@ -244,7 +268,11 @@ class Tokenizer:
         new = chars - self._probed
         for ch in new:
             probe = "a" + ch + "b"
-            if self._fast_words(probe) != self._basic_words(probe):
+            try:
+                same = self._fast_words(probe) == self._basic_words(probe)
+            except (UnicodeError, TypeError, ValueError, OverflowError):  # lone surrogates
+                same = False
+            if not same:
                 self._disagree.add(ch)
             self._probed.add(ch)
         return chars.isdisjoint(self._disagree)
@@ -259,9 +287,23 @@ class Tokenizer:
             out.extend(self._wordpiece(word))
         return out
 
+    def _has_special(self, text: str) -> bool:
+        return "[" in text and self._special_re.search(text) is not None
+
     def _tokenize_body(self, text: str) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, got {type(text).__name__}")
+        if self._has_special(text):
+            out: list[str] = []
+            for k, part in enumerate(self._special_re.split(text)):
+                if k % 2:
+                    out.append(part)  # a special token, kept whole
+                elif part:
+                    out.extend(self._tokenize_text(part))
+            return out
+        return self._tokenize_text(text)
+
+    def _tokenize_text(self, text: str) -> list[str]:
         if self._pre_tokenize is None:
             return self._tokenize_plain(text)
         out: list[str] = []
@@ -288,7 +330,8 @@ class Tokenizer:
         """``([CLS] first [SEP] (second [SEP])`` ids, segment ids 0 / 1), truncated to ``maxlen``.
 
         Truncation removes one token at a time before the final ``[SEP]`` of the longer segment
-        (the first on ties), as bert4keras does.
+        (the first on ties), as bert4keras does; only text tokens are removed, so ``[CLS]`` and
+        every ``[SEP]`` survive any ``maxlen`` >= 2 (one text) or 3 (a pair).
         """
         first_tokens = [self.cls_token, *self._tokenize_body(first), self.sep_token]
         second_tokens = None
@@ -298,10 +341,17 @@ class Tokenizer:
             minimum = 2 if second is None else 3
             if maxlen < minimum:
                 raise ValueError(f"maxlen must be >= {minimum}, got {maxlen}")
-            seqs = truncate_sequences(maxlen, -2, first_tokens, second_tokens)
-            first_tokens = seqs[0]
-            if second_tokens is not None:
-                second_tokens = seqs[1]
+            second_len = 0 if second_tokens is None else len(second_tokens)
+            while len(first_tokens) + second_len > maxlen:
+                # the longer whole segment (the first on ties) loses its last text token; a
+                # segment with no text token left is never touched ([CLS]/[SEP] stay)
+                first_has = len(first_tokens) > 2
+                second_has = second_len > 1
+                if first_has and (not second_has or len(first_tokens) >= second_len):
+                    first_tokens.pop(-2)
+                else:
+                    second_tokens.pop(-2)  # type: ignore[union-attr]
+                    second_len -= 1
         token_ids = self.tokens_to_ids(first_tokens)
         segment_ids = [0] * len(first_tokens)
         if second_tokens is not None:
@@ -323,18 +373,22 @@ class Tokenizer:
         cls_id = self._token_dict[self.cls_token]
         sep_id = self._token_dict[self.sep_token]
         if self._fast is not None:
+            originals = list(texts)
             texts = [to_halfwidth(t) for t in texts] if self._halfwidth else list(texts)
-            safe = [i for i, t in enumerate(texts) if self._fast_safe(t)]
+            special = {i for i, t in enumerate(originals) if self._has_special(t)}
+            safe = [i for i, t in enumerate(texts) if i not in special and self._fast_safe(t)]
             encs = self._fast.encode_batch([texts[i] for i in safe], add_special_tokens=False)
             bodies: list[list[int] | None] = [None] * len(texts)
             for i, e in zip(safe, encs):
                 bodies[i] = e.ids
+            for i in special:
+                bodies[i] = self.tokens_to_ids(self._tokenize_body(originals[i]))
             for i, b in enumerate(bodies):
                 if b is None:  # halfwidth already applied; run the reference path directly
                     words = self._basic_words(texts[i])
                     bodies[i] = self.tokens_to_ids([p for w in words for p in self._wordpiece(w)])
         else:
-            bodies = [self.tokens_to_ids(self._tokenize_plain(t)) for t in texts]
+            bodies = [self.tokens_to_ids(self._tokenize_body(t)) for t in texts]
         out = []
         for body in bodies:
             ids = [cls_id, *body, sep_id]

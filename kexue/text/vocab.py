@@ -13,8 +13,9 @@ keeps 13,584 tokens with the default ``startswith`` (``[PAD] [UNK] [CLS] [SEP]``
 
 File handling (documented, never silent): the file must be UTF-8 (else ``ValueError`` naming the
 line); lines are split on ``\\n`` only (the Google vocab contains U+2028 as a token, which
-``str.splitlines`` would break); a trailing ``\\r`` is removed; an empty line or a duplicate token
-raises ``ValueError`` naming both line numbers.
+``str.splitlines`` would break); a trailing ``\\r`` is removed (CRLF files work), a carriage
+return inside a line (a CR-only file) raises ``ValueError``; a leading UTF-8 byte-order mark is
+dropped; an empty line or a duplicate token raises ``ValueError`` naming both line numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
+from kexue.io.atomic import atomic_write
 from kexue.text.chars import is_cjk, is_punctuation
 
 __all__ = ["load_vocab", "save_vocab", "simplify_vocab", "is_redundant", "DEFAULT_STARTSWITH"]
@@ -39,9 +41,16 @@ def _read_tokens(path: str | os.PathLike) -> list[str]:
         raise ValueError(f"vocab file {os.fspath(path)!r} is empty")
     tokens: list[str] = []
     seen: dict[str, int] = {}
+    if lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]  # a UTF-8 byte-order mark is not part of the first token
     for lineno, line in enumerate(lines, 1):
         if line.endswith(b"\r"):
             line = line[:-1]
+        if b"\r" in line:
+            hint = (" (the file seems to end its lines with CR only: convert them to \\n)"
+                    if len(lines) == 1 else "")
+            raise ValueError(f"vocab file {os.fspath(path)!r}: line {lineno} holds a carriage "
+                             f"return inside a token{hint}")
         try:
             token = line.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -117,7 +126,10 @@ def load_vocab(
 
 
 def save_vocab(path: str | os.PathLike, tokens: Iterable[str] | dict[str, int]) -> None:
-    """Write tokens one a line (a dict is written in id order); refuses tokens with newlines."""
+    """Write tokens one a line (a dict is written in id order); refuses tokens with newlines.
+
+    Written atomically (:func:`kexue.io.atomic.atomic_write`): an existing file is replaced
+    only by the complete new one and keeps its permissions."""
     if isinstance(tokens, dict):
         ids = sorted(tokens.values())
         if ids != list(range(len(ids))):
@@ -130,8 +142,6 @@ def save_vocab(path: str | os.PathLike, tokens: Iterable[str] | dict[str, int]) 
     for t in seq:
         if t == "" or "\n" in t or "\r" in t:
             raise ValueError(f"token {t!r} cannot be written one a line")
-    tmp = os.fspath(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as f:
         for t in seq:
             f.write(t + "\n")
-    os.replace(tmp, path)

@@ -212,3 +212,34 @@ def test_sigkill_mid_write_keeps_old_file_and_next_writer_cleans(tmp_path):
     assert len(leftovers) == 1
     assert remove_stale_temps(p) == [str(tmp_path / leftovers[0])]
     assert _entries(tmp_path) == ["out.bin"]
+
+
+def test_check_writable_reports_bad_outputs_before_the_work(tmp_path):
+    from kexue.io.atomic import check_writable
+
+    assert check_writable(tmp_path / "new.txt") == str(tmp_path / "new.txt")
+    assert _entries(tmp_path) == []  # the probe leaves nothing
+    with pytest.raises(FileNotFoundError, match="output directory"):
+        check_writable(tmp_path / "missing" / "x.txt")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        check_writable(tmp_path)
+    res = run_with_readonly_dir(
+        [sys.executable, "-c", "import sys; from kexue.io.atomic import check_writable; "
+         "check_writable(sys.argv[1])", "{mnt}/out.txt"])
+    assert res.returncode != 0 and "Read-only file system" in res.stderr
+    assert "out.txt" in res.stderr and res.listing == []
+
+
+def test_output_mode_is_capped_by_every_input(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("a")
+    b.write_text("b")
+    os.chmod(a, 0o640)
+    os.chmod(b, 0o604)
+    old = os.umask(0o022)
+    try:
+        assert output_mode(tmp_path / "new", like=[a, b]) == 0o600
+        assert output_mode(tmp_path / "new", like=a) == 0o640
+        assert output_mode(tmp_path / "new", like=[]) == 0o644
+    finally:
+        os.umask(old)

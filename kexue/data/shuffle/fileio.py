@@ -11,10 +11,15 @@ import os
 __all__ = ["create", "pwrite_all", "preallocate", "pread_into", "anonymous", "named_enospc"]
 
 
-def create(path: str, exclusive: bool = False) -> int:
-    """Open ``path`` for reading and writing, created empty (``exclusive``: must not exist)."""
+def create(path: str, exclusive: bool = True) -> int:
+    """Create ``path`` empty for reading and writing, readable by the owner only (mode 0600:
+    bucket files hold the input's lines, often in a shared ``/tmp``); ``exclusive``: it must
+    not exist yet (the default; the names are random)."""
     flags = os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot create temporary file {path!r}: {e.strerror}") from None
 
 
 def named_enospc(e: OSError, name: str) -> OSError:

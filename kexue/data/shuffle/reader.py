@@ -24,7 +24,7 @@ import numpy as np
 from kexue.data.shuffle.fileio import anonymous
 from kexue.data.shuffle.lines import LineIndex
 
-__all__ = ["Input", "Source", "Extents", "Block", "BlockReader"]
+__all__ = ["Input", "Source", "Extents", "Block", "BlockReader", "LineTooLong"]
 
 PathLike = str | os.PathLike
 
@@ -62,6 +62,7 @@ class Source:
     def __init__(self, spec: PathLike | BinaryIO):
         self.spec = spec
         self.size: int | None = None
+        self.is_path = False  # a named file (its permissions limit the output's)
         if spec == "-":
             self.name = "<stdin>"
         elif hasattr(spec, "read"):
@@ -69,6 +70,7 @@ class Source:
         else:
             path = os.fspath(spec)
             self.name = path
+            self.is_path = True
             try:
                 os.stat(path)
             except OSError as e:
@@ -118,6 +120,16 @@ class Extents:
         pass
 
 
+class LineTooLong(ValueError):
+    """A line longer than the reader's ``max_line`` (``name``, 1-based ``line`` number within
+    that input, ``size`` in bytes with its separator)."""
+
+    def __init__(self, name: str, line: int, size: int, max_line: int):
+        self.name, self.line, self.size, self.max_line = name, line, size, max_line
+        super().__init__(f"{name}: line {line} is {size:,} bytes, longer than the "
+                         f"{max_line:,} bytes a line may have")
+
+
 @dataclass
 class Block:
     """Whole lines (``data``, each ending with the separator) and their ``ends``. ``eof``: the
@@ -162,11 +174,13 @@ class BlockReader:
 
     The first block may be larger (``first`` bytes, to decide whether everything fits in
     memory), the others are ``chunk`` bytes; a line longer than a buffer enlarges it. One
-    buffer is reused: a block is valid until the next one is requested.
+    buffer is reused: a block is valid until the next one is requested. With ``max_line``, a
+    line longer than that many bytes raises :class:`LineTooLong` (naming the input, the line
+    number and the line's full size) and no buffer ever grows beyond ``max_line + 1`` bytes.
     """
 
     def __init__(self, openers: Sequence[Callable[[], Input]], names: Sequence[str], sep: bytes,
-                 chunk: int, first: int | None = None):
+                 chunk: int, first: int | None = None, max_line: int | None = None):
         self.openers, self.names = list(openers), list(names)
         self.sep, self.chunk = sep[0], chunk
         self.first = max(chunk, first or chunk)
@@ -178,6 +192,11 @@ class BlockReader:
         self.blocks = 0
         self.finished = False
         self.slots: list[_Slot] = []
+        self.max_line = max_line
+        self.opened = 0  # inputs opened so far
+        # Where inputs begin in the buffer being filled: (offset, name, lines of that input
+        # before the offset); line numbers of an error are counted from these.
+        self.starts: list[tuple[int, str, int]] = []
 
     # ----------------------------------------------------------------- filling one buffer
 
@@ -204,6 +223,7 @@ class BlockReader:
                 self.current_name = self.names[self.next_input]
                 self.current = self.openers[self.next_input]()
                 self.next_input += 1
+                self.opened += 1
                 self.last_byte = -1
             try:
                 n = self.current.readinto(view)
@@ -226,10 +246,16 @@ class BlockReader:
         pos = len(self.carry)
         slot.view[:pos] = self.carry
         self.carry = b""
+        if self.starts:  # the buffer goes on with the input of the previous block's end
+            offset, name, before = self.starts[-1]
+            self.starts = [(0, name, before)]
         while True:
             eof = False
             while pos < slot.size:
+                opened = self.opened
                 n = self._read(slot.view[pos:])
+                if self.opened != opened:
+                    self.starts.append((pos, self.current_name, 0))
                 if n == 0:
                     eof = True
                     break
@@ -237,14 +263,53 @@ class BlockReader:
             ends = slot.index.ends(slot.view[:pos], self.sep)
             if eof or len(ends):
                 break
-            slot.grow(2 * slot.size, pos)  # one line longer than the buffer
+            if self.max_line is not None and pos > self.max_line:
+                self._too_long(slot, 0, pos, ends)  # one incomplete line fills the buffer
+            size = 2 * slot.size
+            if self.max_line is not None:
+                size = min(size, self.max_line + 1)
+            slot.grow(size, pos)  # one line longer than the buffer
         self.blocks += 1
+        used = pos if eof else int(ends[-1])
+        if self.max_line is not None and used > self.max_line and len(ends):
+            sizes = np.diff(ends, prepend=0)
+            j = int(np.argmax(sizes))
+            if int(sizes[j]) > self.max_line:
+                self._too_long(slot, j, None, ends)
+        if self.starts:  # lines of the last input before this buffer's end, for the next one
+            offset, name, before = self.starts[-1]
+            done = len(ends) - int(np.searchsorted(ends, offset, side="right"))
+            self.starts[-1] = (offset, name, before + done)
         if eof:
             self.finished = True
             return Block(slot.view[:pos], ends, True, slot)
         end = int(ends[-1])
         self.carry = bytes(slot.view[end:pos])
         return Block(slot.view[:end], ends, False, slot)
+
+    def _too_long(self, slot: _Slot, j: int, partial: int | None, ends: np.ndarray) -> None:
+        """Raise :class:`LineTooLong` for line ``j`` of the buffer (``partial``: an incomplete
+        line of that many bytes at the start of the buffer, measured to its end first)."""
+        start = int(ends[j - 1]) if j > 0 else 0
+        offset, name, before = self.starts[0] if self.starts else (0, "input", 0)
+        for o, n, b in self.starts:
+            if o <= start:
+                offset, name, before = o, n, b
+        line = before + j - int(np.searchsorted(ends, offset, side="right")) + 1
+        if partial is None:
+            size = int(ends[j]) - start
+        else:
+            size = partial
+            while True:  # read on (reusing the buffer) to the line's end, to report its size
+                n = self._read(slot.view)
+                if n == 0:
+                    break
+                found = slot.index.ends(slot.view[:n], self.sep)
+                if len(found):
+                    size += int(found[0])
+                    break
+                size += n
+        raise LineTooLong(name, line, size, self.max_line or 0)
 
     # ----------------------------------------------------------------- iteration
 

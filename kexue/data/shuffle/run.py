@@ -6,6 +6,7 @@ import errno
 import itertools
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,11 +18,12 @@ import numpy as np
 from kexue.data.shuffle import fileio
 from kexue.data.shuffle.emit import Emitter, emit
 from kexue.data.shuffle.lines import LINE_OVERHEAD
-from kexue.data.shuffle.reader import BlockReader, Extents, Source
+from kexue.data.shuffle.reader import BlockReader, Extents, LineTooLong, Source
 from kexue.data.shuffle.scatter import scatter
 from kexue.data.shuffle.sink import OffsetOutput, Sink
 from kexue.data.shuffle.store import Bucket, Store
 from kexue.data.sizes import parse_size
+from kexue.io.atomic import TEMP_SUFFIX, pid_alive
 
 __all__ = ["shuffle_files", "ShuffleReport", "MAX_OPEN_FILES"]
 
@@ -44,6 +46,32 @@ _REGION_SLACK = 0.03
 _REGION_EXTRA = 64 << 10
 
 PathLike = str | os.PathLike
+#: Bucket and overflow files in the temporary directory are named
+#: ``kexue-shuffle-PID-RANDOM.TAG.kexue-tmp``: recognisable, and stale once PID has ended.
+_TMP_PREFIX = "kexue-shuffle-"
+_TMP_NAME = re.compile(re.escape(_TMP_PREFIX) + r"([0-9]+)-[0-9a-f]{8}\.[0-9a-z-]+"
+                       + re.escape(TEMP_SUFFIX))
+
+
+def remove_stale_tmpdir_files(tmpdir: PathLike) -> list[str]:
+    """Remove the bucket files that killed runs left in ``tmpdir`` (their process has ended);
+    returns their names. Files of running shuffles are kept."""
+    try:
+        names = os.listdir(tmpdir)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        m = _TMP_NAME.fullmatch(name)
+        if m is None or pid_alive(int(m.group(1))):
+            continue
+        path = os.path.join(tmpdir, name)
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -85,8 +113,9 @@ class _Run:
         self.chunk = min(_MAX_CHUNK, max(_MIN_CHUNK, budget // 8))
         self.block = min(self.chunk, _MAX_BLOCK)
         self.tmpdir = os.fspath(tmpdir) if tmpdir is not None else tempfile.gettempdir()
+        remove_stale_tmpdir_files(self.tmpdir)
         self.prefix = os.path.join(self.tmpdir,
-                                   f"kexue-shuffle-{os.getpid()}-{os.urandom(4).hex()}")
+                                   f"{_TMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}")
         self.threads = threads
         self.workers = workers if threads else 1
         self.sink, self.on_read = sink, on_read
@@ -100,7 +129,7 @@ class _Run:
     # ----------------------------------------------------------------- resources
 
     def _new_temp(self, tag: str) -> tuple[int, str]:
-        path = f"{self.prefix}.{tag}"
+        path = f"{self.prefix}.{tag}{TEMP_SUFFIX}"
         fd = fileio.create(path)
         self.temps[path] = fd
         self.temp_files += 1
@@ -115,8 +144,9 @@ class _Run:
             except FileNotFoundError:
                 pass
 
-    def _reader(self, openers, names, first: int | None = None) -> BlockReader:
-        r = BlockReader(openers, names, self.sep, self.chunk, first)
+    def _reader(self, openers, names, first: int | None = None,
+                max_line: int | None = None) -> BlockReader:
+        r = BlockReader(openers, names, self.sep, self.chunk, first, max_line)
         self.readers.append(r)
         return r
 
@@ -156,8 +186,9 @@ class _Run:
             first = total + len(sources) + 1
         else:
             first = budget + 1
-        reader = self._reader([s.open for s in sources], [f"input {s.name!r}" for s in sources],
-                              first)
+        names = [f"input {s.name!r}" for s in sources]
+        reader = self._reader([s.open for s in sources], names, first,
+                              max_line=max(0, budget - LINE_OVERHEAD))
         blocks = iter(reader)
         block = next(blocks)
         cost = len(block.data) + LINE_OVERHEAD * len(block.ends)
@@ -256,6 +287,7 @@ def shuffle_files(
     threads: bool = True,
     workers: int = 2,
     progress: bool = False,
+    force: bool = False,
 ) -> ShuffleReport:
     """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
 
@@ -291,6 +323,17 @@ def shuffle_files(
             writes at its bucket's offset); the buckets in memory together stay within
             ``memory``. The output does not depend on it.
         progress: show a tqdm progress bar (bytes read and written) on stderr.
+        force: with sharding, replace an existing set of shards of the same template (the
+            whole set, once the new one is complete); without it an existing set is an error,
+            since the new shards would mix with the old ones.
+
+    Files written keep the permissions of the file they replace and are never more readable
+    than the input files (``kexue shuffle secret.txt -o out.txt`` on a mode-600 input gives a
+    mode-600 output). A line costing more than ``memory`` (its bytes plus ``LINE_OVERHEAD``)
+    is refused with an error naming its input, line number and size and the ``memory`` that
+    would take it; nothing is written. Temporary files that a killed earlier run left beside
+    the output (``.NAME.PID.RANDOM.kexue-tmp``) or in ``tmpdir``
+    (``kexue-shuffle-PID-RANDOM.TAG.kexue-tmp``) are removed once their process has ended.
 
     Raises:
         ValueError: bad arguments (``TypeError`` for arguments of the wrong type).
@@ -316,6 +359,8 @@ def shuffle_files(
             raise ValueError("shard_bytes must be positive")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if not isinstance(force, bool):
+        raise TypeError(f"force must be a bool, got {force!r}")
     if isinstance(max_open_files, bool) or not isinstance(max_open_files, int):
         raise TypeError("max_open_files must be an int")
     if not 2 <= max_open_files <= 65535:
@@ -339,7 +384,9 @@ def shuffle_files(
 
     bar = _progress_bar(progress, total)
     try:
-        sink = Sink(output, shard_lines, shard_bytes, bar.update, fsync=fsync)
+        like = [s.spec for s in sources if s.is_path]
+        sink = Sink(output, shard_lines, shard_bytes, bar.update, fsync=fsync, like=like,
+                    force=force)
     except BaseException:
         bar.close()
         raise
@@ -352,6 +399,8 @@ def shuffle_files(
     except BaseException as e:
         run.close()
         sink.abort()
+        if isinstance(e, LineTooLong):
+            raise ValueError(_too_long_message(e, memory, budget)) from None
         if isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e):
             raise OSError(
                 errno.ENOSPC, f"no space left on device (temporary files in {run.tmpdir!r})"
@@ -368,6 +417,22 @@ def shuffle_files(
         outputs=outputs,
         buckets=run.buckets,
     )
+
+
+def _size_text(n: int) -> str:
+    """``n`` bytes rounded up to a size that ``--memory`` accepts (``300M``, ``2G``)."""
+    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= factor:
+            return f"{-(-n // factor)}{unit}"
+    return str(n)
+
+
+def _too_long_message(e: LineTooLong, memory: int | str, budget: int) -> str:
+    need = e.size + LINE_OVERHEAD
+    return (f"{e.name}: line {e.line} is {e.size:,} bytes, more than the memory budget takes "
+            f"(--memory {memory} = {budget:,} bytes holds lines of up to {e.max_line:,} "
+            f"bytes); shuffling it needs --memory {_size_text(need)} or more. Nothing was "
+            "written.")
 
 
 class _Bar:

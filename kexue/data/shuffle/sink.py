@@ -2,45 +2,95 @@
 
 Files are written under a hidden temporary name beside their final name and renamed at the end
 (``commit``), so readers never see a half-written file and the output may equal an input;
-``abort`` removes them. A single-file output can also be written at offsets, from several
-threads at once (:class:`OffsetOutput`), and can lend its temporary file to the scatter pass as
-bucket storage (:meth:`Sink.region_file`).
+``abort`` removes them. The temporary files are made and committed by the package's one
+atomic writer (:mod:`kexue.io.atomic`, its descriptor-level ``create_temp`` / ``commit_temp`` /
+``discard_temp``, since the shuffle writes at offsets): an output keeps the mode of the file it
+replaces and never becomes more readable than the inputs (``like``), and the stale temporary
+files of an earlier run that was killed are removed when the same output is written again.
+
+A set of shards (``OUTPUT`` a template with ``{i}``) is refused when files of the set already
+exist, unless ``force``: then the new set replaces the old one only once it is complete (new
+shards renamed over old ones, then the old set's extra shards removed).
+
+A single-file output can also be written at offsets, from several threads at once
+(:class:`OffsetOutput`), and can lend its temporary file to the scatter pass as bucket storage
+(:meth:`Sink.region_file`).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+import string
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 import numpy as np
 
 from kexue.data.shuffle import fileio
+from kexue.io import atomic
 
-__all__ = ["Sink", "OffsetOutput", "Sizes"]
+__all__ = ["Sink", "OffsetOutput", "Sizes", "existing_shards", "shard_pattern"]
 
 PathLike = str | os.PathLike
 #: Gives the sizes of the lines in a block being written (only computed when needed: shards).
 Sizes = Callable[[], np.ndarray]
 
 
-def _create_beside(path: str) -> tuple[str, int]:
-    directory, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, f"output directory {directory!r} does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, f"output {path!r} is a directory")
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.kexue-tmp")
-        try:
-            return tmp, fileio.create(tmp, exclusive=True)
-        except FileExistsError:
+def shard_pattern(template: str) -> tuple[str, re.Pattern[str]]:
+    """The directory of a shard template and a pattern matching its shard file names.
+
+    The template must hold exactly one ``{i}`` field (any integer format), in the file name."""
+    fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    if fields != ["i"]:
+        raise ValueError(f"shard template {template!r} must contain '{{i}}' exactly once "
+                         "(e.g. 'part-{i:05d}.txt')")
+    (prefix, _, _, _), *rest = string.Formatter().parse(template)
+    suffix = "".join(lit for lit, *_ in rest)
+    directory = os.path.dirname(prefix)
+    if os.sep in suffix or (os.altsep and os.altsep in suffix):
+        raise ValueError(f"shard template {template!r}: '{{i}}' must be in the file name, "
+                         "not in a directory name")
+    base = os.path.basename(prefix)
+    return directory or ".", re.compile(re.escape(base) + r"([0-9]+)" + re.escape(suffix))
+
+
+def existing_shards(template: str) -> list[str]:
+    """Files that belong to the shard set of ``template`` (sorted by shard number)."""
+    directory, pattern = shard_pattern(template)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None:
             continue
-        except OSError as e:
-            raise OSError(e.errno, f"cannot write output {path!r}: {e.strerror}") from None
-    raise FileExistsError(errno.EEXIST, f"cannot create a temporary file beside {path!r}")
+        path = os.path.join(directory, name)
+        number = int(m.group(1))
+        if os.path.normpath(template.format(i=number)) == os.path.normpath(path):
+            found.append((number, path))
+    return [path for _, path in sorted(found)]
+
+
+def _remove_stale_shard_temps(template: str) -> None:
+    """Remove the temporary files that killed earlier runs left for shards of ``template``."""
+    directory, pattern = shard_pattern(template)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    bases = set()
+    for name in names:
+        if name.startswith(".") and name.endswith(atomic.TEMP_SUFFIX):
+            base = name[1:-len(atomic.TEMP_SUFFIX)].rsplit(".", 2)[0]
+            if pattern.fullmatch(base):
+                bases.add(base)
+    for base in bases:
+        atomic.remove_stale_temps(os.path.join(directory, base))
 
 
 class OffsetOutput:
@@ -59,13 +109,17 @@ class Sink:
     """The output of a run; counts lines and bytes and reports written bytes to ``on_bytes``."""
 
     def __init__(self, output: PathLike | BinaryIO, shard_lines: int | None,
-                 shard_bytes: int | None, on_bytes: Callable[[int], None], fsync: bool = False):
+                 shard_bytes: int | None, on_bytes: Callable[[int], None], fsync: bool = False,
+                 *, like: Sequence[PathLike] = (), force: bool = False):
         self.fsync = fsync
+        self.like = list(like)  # input files: the outputs are never more readable than these
+        self.replaced: list[str] = []  # shards of an earlier set, removed at commit (force)
         self.shard_lines, self.shard_bytes = shard_lines, shard_bytes
         self.on_bytes = on_bytes
         self.lines = 0
         self.bytes = 0
         self.temps: list[tuple[str, str]] = []  # (temporary name, final name)
+        self.done: list[str] = []  # final names already committed
         self.fd = -1
         self.pos = 0  # write position in the current file
         self.stream: BinaryIO | None = None
@@ -86,18 +140,31 @@ class Sink:
                 ) from None
             if self.template.format(i=0) == self.template.format(i=1):
                 raise ValueError(f"shard template {self.template!r} must contain '{{i}}'")
+            shard_pattern(self.template)
+            _remove_stale_shard_temps(self.template)
+            old = existing_shards(self.template)
+            if old and not force:
+                shown = ", ".join(repr(p) for p in old[:3]) + (" ..." if len(old) > 3 else "")
+                raise FileExistsError(
+                    errno.EEXIST,
+                    f"{len(old)} shard file(s) of {self.template!r} already exist ({shown}); "
+                    "a new set would mix with them: remove them, choose another name, or "
+                    "pass --force (force=True) to replace the whole set once the new one is "
+                    "complete")
+            self.replaced = old
             self._new_file(self.template.format(i=0))
         elif output == "-":
             self.stream = sys.stdout.buffer
         elif hasattr(output, "write"):
             self.stream = output  # type: ignore[assignment]
         else:
+            atomic.remove_stale_temps(os.fspath(output))  # type: ignore[arg-type]
             self._new_file(os.fspath(output))  # type: ignore[arg-type]
 
     # ----------------------------------------------------------------- files
 
     def _new_file(self, final: str) -> None:
-        tmp, self.fd = _create_beside(final)
+        tmp, self.fd = atomic.create_temp(final)
         self.temps.append((tmp, final))
         self.pos = 0
 
@@ -187,9 +254,21 @@ class Sink:
             self.lines += 1
             self.in_shard_lines += 1
 
+    def _stream_error(self, e: OSError) -> OSError:
+        """A write error of the output stream, named as such (not as a temporary file's)."""
+        what = "standard output" if self.stream is getattr(sys.stdout, "buffer", None) else (
+            "the output stream")
+        reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        return OSError(e.errno, f"cannot write {what}: {reason}")
+
     def _append(self, data: memoryview) -> None:
         if self.stream is not None:
-            self.stream.write(data)
+            try:
+                self.stream.write(data)
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise self._stream_error(e) from e
         else:
             fileio.pwrite_all(self.fd, data, self.pos, self.temps[-1][1])
             self.pos += len(data)
@@ -206,18 +285,35 @@ class Sink:
     # ----------------------------------------------------------------- the end
 
     def commit(self) -> tuple[str, ...]:
-        """Flush, rename the temporary files to their final names; returns the final names."""
+        """Flush, rename the temporary files to their final names; returns the final names.
+
+        With ``force``, shards of the earlier set that the new set does not overwrite are
+        removed after every new shard is in place."""
         if self.stream is not None:
-            self.stream.flush()
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise self._stream_error(e) from e
         self._close_file()
         if self.sharded and self.in_shard_lines == 0 and self.lines > 0:
             tmp, _ = self.temps.pop()  # a trailing empty shard
-            os.remove(tmp)
-        for tmp, final in self.temps:
-            os.replace(tmp, final)
-        done = tuple(final for _, final in self.temps)
-        self.temps = []
-        return done
+            atomic.discard_temp(tmp)
+        while self.temps:
+            tmp, final = self.temps[0]
+            atomic.commit_temp(tmp, final, like=self.like, fsync=self.fsync)
+            self.temps.pop(0)
+            self.done.append(final)
+        kept = {os.path.realpath(p) for p in self.done}
+        for old in self.replaced:
+            if os.path.realpath(old) not in kept:
+                try:
+                    os.remove(old)
+                except FileNotFoundError:
+                    pass
+        self.replaced = []
+        return tuple(self.done)
 
     def abort(self) -> None:
         """Remove every temporary file of the output."""
@@ -225,8 +321,5 @@ class Sink:
             os.close(self.fd)
             self.fd = -1
         for tmp, _ in self.temps:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
+            atomic.discard_temp(tmp)
         self.temps = []
