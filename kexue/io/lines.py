@@ -43,6 +43,8 @@ __all__ = [
     "file_codec",
     "open_input",
     "open_output",
+    "read_lines",
+    "require",
 ]
 
 PathLike = str | os.PathLike
@@ -108,6 +110,12 @@ def _zstandard():
             "(or decompress with `zstd -dc FILE | kexue ... -`)"
         ) from None
     return zstandard
+
+
+def require(codec: str | None) -> None:
+    """Raise ``ImportError`` with the install hint when ``codec`` needs a missing package."""
+    if codec == "zstd":
+        _zstandard()
 
 
 def _decompressor(codec: str):
