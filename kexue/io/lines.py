@@ -248,8 +248,9 @@ class Decoder(io.RawIOBase):
             else:
                 out = d.decompress(data, _OUT_CHUNK)
         except Exception as e:  # zlib.error, OSError (bz2), LZMAError, EOFError, ZstdError
-            raise CompressedDataError(self.name, self.codec, self._offset(),
-                                      f"is corrupt near byte {self._offset():,} ({e})") from None
+            raise CompressedDataError(self.name, self.codec, self.pos,  # all input given so far
+                                      f"is corrupt at or before byte {self.pos:,} ({e})"
+                                      ) from None
         if d.eof:
             self.pending = d.unused_data + self.pending
             self.dec = None
