@@ -143,3 +143,34 @@ def test_sparse_cross_entropy_on_nd_logits_matches_per_position_reference():
     assert_close(sparse_cross_entropy(x, y, k, reduction="sum"), torch.tensor(ref.sum(),
                  dtype=torch.float64))
     assert_close(sparse_cross_entropy(x, y, k), torch.tensor(ref.sum() / 11, dtype=torch.float64))
+
+
+def test_defaults_and_argument_checks():
+    """Survivors of `make mutate` on sparse_softmax.py: the documented defaults (k = 10 as in
+    SPACES, ignore_index = -100, the mask along the last dim) and the k checks."""
+    x, y = _data(6)  # 20 classes: k = 9, 10 and 11 give different losses
+    y[2] = -100
+    explicit = sparse_cross_entropy(x, y, 10, ignore_index=-100)
+    assert_close(sparse_cross_entropy(x, y), explicit)
+    assert_close(SparseCrossEntropy()(x, y), explicit)
+    for k in (9, 11):
+        assert not torch.allclose(sparse_cross_entropy(x, y, k), explicit)
+    x3 = torch.randn(2, 3, 7, dtype=torch.float64)
+    assert torch.equal(topk_logit_mask(x3, 2), topk_logit_mask(x3, 2, dim=2))
+    assert torch.equal(sparse_softmax(x3, 2), sparse_softmax(x3, 2, dim=2))
+    assert_close(SparseCrossEntropy(1)(x, y), sparse_cross_entropy(x, y, 1))
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="k must be"):
+            SparseCrossEntropy(bad)
+        with pytest.raises(ValueError, match=r"k must be in \[1, 20\]"):
+            sparse_cross_entropy(x, y, bad)
+    with pytest.raises(TypeError, match="k must be an int"):
+        sparse_cross_entropy(x, y, True)
+    with pytest.raises(TypeError, match="k must be an int"):
+        topk_logit_mask(x, 2.0)
+    # ignore_index and reduction are keyword-only; the rest may be named
+    assert_close(sparse_cross_entropy(logits=x, target=y, k=4), sparse_cross_entropy(x, y, 4))
+    with pytest.raises(TypeError):
+        sparse_cross_entropy(x, y, 4, -100)
+    with pytest.raises(TypeError):
+        SparseCrossEntropy(4, -100)
