@@ -28,6 +28,7 @@ import errno
 import io
 import lzma
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
@@ -84,7 +85,10 @@ def detect(head: bytes) -> str | None:
 
 
 def file_codec(path: PathLike) -> str | None:
-    """The format of the file at ``path``, from its first bytes (``None``: plain)."""
+    """The format of the file at ``path``, from its first bytes (``None``: plain, or not a
+    regular file: a named pipe is only looked at when it is opened, see :func:`open_input`)."""
+    if not stat.S_ISREG(os.stat(os.fspath(path)).st_mode):
+        return None
     fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         return detect(os.pread(fd, _HEAD, 0))
@@ -290,11 +294,17 @@ def open_input(spec: PathLike | BinaryIO, name: str | None = None):
     name = name or repr(path)
     f = open(path, "rb", buffering=0)
     try:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # a named pipe, a device
+            head = _read_head(f)
+            codec = detect(head)
+            require(codec)
+            if codec is None:
+                return _Prefixed(head, f, owned=True)
+            return Decoder(f, codec, name, head, owned=True)
         codec = detect(os.pread(f.fileno(), _HEAD, 0))
         if codec is None:
             return f
-        if codec == "zstd":
-            _zstandard()
+        require(codec)
         return Decoder(f, codec, name, owned=True)
     except BaseException:
         f.close()

@@ -120,3 +120,22 @@ def test_gzip_output_is_deterministic_and_levels_are_checked(tmp_path):
         with L.open_output(tmp_path / "c.txt", level=3):
             pass
     assert sorted(os.listdir(tmp_path)) == ["a.gz", "b.gz"]
+
+
+@pytest.mark.parametrize("codec", [None, "gzip"])
+def test_named_pipe_is_read_once_by_content(tmp_path, codec):
+    import threading
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    payload = DATA if codec is None else COMPRESS[codec](DATA)
+
+    def feed():
+        with open(fifo, "wb") as w:
+            w.write(payload)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    assert L.file_codec(fifo) is None  # not opened: a second reader would steal the data
+    assert read_all(fifo) == DATA
+    t.join()
