@@ -83,7 +83,7 @@ def main() -> None:
                 ["sh", "-c", f"gzip -dc '{packed}' > /dev/null"],
             "kexue shuffle plain.txt": [py, "-m", "kexue", "shuffle", str(plain), *common],
             "kexue shuffle corpus.txt.gz": [py, "-m", "kexue", "shuffle", str(packed), *common],
-            "gzip -dc corpus.txt.gz | kexue shuffle -":
+            "gzip -dc corpus.txt.gz \\| kexue shuffle -":
                 ["sh", "-c", f"gzip -dc '{packed}' | {kx}"],
         }
         results: dict[str, list[tuple[float, float, int, int]]] = {k: [] for k in competitors}
@@ -99,7 +99,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     wall = {k: statistics.median(r[0] for r in v) for k, v in results.items()}
-    pipe = wall["gzip -dc corpus.txt.gz | kexue shuffle -"]
+    pipe = wall["gzip -dc corpus.txt.gz \\| kexue shuffle -"]
     print(f"\n{size / 1e6:.0f} MB of shipped text ({packed.name}: gzip -6), --memory "
           f"{args.memory}, median of {args.repeats} runs, {os.cpu_count()} cores\n")
     print("| command | wall s (median) | all runs | MB/s (text) | CPU s | peak RSS MB | × pipe |")
@@ -132,7 +132,7 @@ def main() -> None:
             {"claim": "CPU time (user+sys, all processes) of kexue shuffle on a gzip file / "
                       "of gzip -dc | kexue shuffle -",
              "value": round(cpu["kexue shuffle corpus.txt.gz"]
-                            / cpu["gzip -dc corpus.txt.gz | kexue shuffle -"], 3),
+                            / cpu["gzip -dc corpus.txt.gz \\| kexue shuffle -"], 3),
              "unit": "ratio", **base})
         for row in rows:
             row["notes"] = f"medians of {args.repeats} alternating runs; {load}"
