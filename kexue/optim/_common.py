@@ -225,10 +225,13 @@ def screen_nonfinite(opt: Optimizer, counts: Callable[[torch.Tensor], dict[str, 
         # or isfinite() would write a full-size temporary: measured 10x slower on CPU).
         sums = [g.sum(dtype=torch.float64 if g.dtype == torch.float64 else torch.float32)
                 for g in dense]
-        try:
-            values = torch.stack(sums).tolist()  # one host sync for the group
-        except RuntimeError:  # parameters on several devices
-            values = [x.item() for x in sums]
+        if len(sums) == 1:
+            values = [sums[0].item()]
+        else:
+            try:
+                values = torch.stack(sums).tolist()  # one host sync for the group
+            except RuntimeError:  # parameters on several devices
+                values = [x.item() for x in sums]
         for k, v in enumerate(values):
             if not math.isfinite(v) and bool(torch.isfinite(dense[k]).all()):
                 values[k] = 0.0  # finite values whose sum overflowed
