@@ -47,7 +47,8 @@ class Announce(Callback):
 
 
 def run_tiny(ckpt_dir: str | None, *, steps: int = 20, checkpoint_every: int = 3,
-             announce: bool = False, resume: bool = True, **kwargs: Any):
+             announce: bool = False, resume: bool = True, extra_callbacks: tuple = (),
+             **kwargs: Any):
     """Train the tiny problem for ``steps`` steps (2.5 epochs of 8 batches), EMA optimizer,
     dropout, piecewise LR and a per-epoch evaluator; resumable in ``ckpt_dir``."""
     torch.set_num_threads(1)
@@ -57,6 +58,7 @@ def run_tiny(ckpt_dir: str | None, *, steps: int = 20, checkpoint_every: int = 3
     opt = AdamEMA(model.parameters(), lr=1e-2, ema_momentum=0.9)
     callbacks = [Evaluator(lambda m: accuracy(m, data), monitor="acc"),
                  PiecewiseLinearLR({4: 1.0, 20: 0.2})]
+    callbacks += list(extra_callbacks)
     if announce:
         callbacks.append(Announce())
     return fit(model, loss_fn, data, optimizer=opt, batch_size=8, steps=steps,
