@@ -90,3 +90,21 @@ def test_stream_checks(store, vocab):
     with pytest.raises(ValueError, match="vocabulary"):
         PretrainStream(store, SpecialIds({"[PAD]": 0, "[CLS]": 1, "[SEP]": 2, "[MASK]": 3,
                                           "a": 4}), max_length=64, objectives={"mlm": 1.0})
+
+
+@pytest.mark.parametrize("objective", ["nsp", "unilm", "mlm"])
+def test_pairs_use_every_token_once(store, vocab, objective):
+    """Over an epoch, the real text of the examples (for NSP: A, and B when it is the real
+    next sentence; a random B's own tail goes back to the stream) is the whole corpus."""
+    specials = SpecialIds(vocab[1])
+    used = 0
+    for ex in PretrainStream(store, specials, max_length=64, objectives={objective: 1.0}):
+        ids = ex["token_ids"]
+        seg = ex["segment_ids"]
+        n_a = int((seg == 0).sum()) - (2 if objective != "mlm" else 0)
+        n_b = int((seg == 1).sum()) - 1
+        if objective == "mlm":  # [CLS] ... [SEP], with a [SEP] between documents
+            n_a = len(ids) - 2 - int((ids[1:-1] == specials.sep).sum())
+            n_b = 0
+        used += n_a + (n_b if ex.get("nsp_label", 0) == 0 else 0)
+    assert used == store.n_tokens
