@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         print(f"kexue pretrain: {e}", file=sys.stderr)
         return 1
+    if not trainer.is_main:
+        return 0
     last = [r for r in trainer.history if any(k.startswith("val_") for k in r)]
     print(f"step {trainer.step}; run directory {run_dir}"
           + (f"; last evaluation {last[-1]}" if last else ""))

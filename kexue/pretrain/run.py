@@ -97,12 +97,17 @@ def evaluate(pretrainer: torch.nn.Module, examples: list[dict], batch_size: int 
     """Held-out metrics of fixed examples: masked-token accuracy (``val_mlm_acc``; UniLM:
     next-token accuracy on targets), NSP accuracy, or LM perplexity (``val_ppl``)."""
     was_training = pretrainer.training
+    device = next(pretrainer.parameters()).device
+
+    def batches():
+        for i in range(0, len(examples), batch_size):
+            yield {k: v.to(device) for k, v in collate(examples[i:i + batch_size]).items()}
+
     pretrainer.eval()
     try:
         if isinstance(pretrainer, BertPretrainer):
             right = total = nsp_right = nsp_total = 0
-            for i in range(0, len(examples), batch_size):
-                batch = collate(examples[i:i + batch_size])
+            for batch in batches():
                 pred, nsp = pretrainer.predict(**batch)
                 labels = batch["labels"][batch["labels"] != -100]
                 right += int((pred == labels).sum())
@@ -115,8 +120,8 @@ def evaluate(pretrainer: torch.nn.Module, examples: list[dict], batch_size: int 
                 out["val_nsp_acc"] = nsp_right / nsp_total
             return out
         nll = count = 0.0
-        for i in range(0, len(examples), batch_size):
-            s, n = pretrainer.nll(**collate(examples[i:i + batch_size]))
+        for batch in batches():
+            s, n = pretrainer.nll(**batch)
             nll += s
             count += n
         return {"val_ppl": float(np.exp(nll / max(count, 1)))}
@@ -153,7 +158,7 @@ def pretrain(config: dict[str, Any], run_dir: str | os.PathLike, *, progress: bo
     if tc["threads"]:
         torch.set_num_threads(int(tc["threads"]))
     run = Path(run_dir)
-    rank, world = dist.rank(), dist.world_size()
+    rank, world = dist.setup()  # joins torchrun's process group (a no-op otherwise)
     main = rank == 0
     run.mkdir(parents=True, exist_ok=True)
     saved = run / "config.json"
@@ -189,6 +194,8 @@ def pretrain(config: dict[str, Any], run_dir: str | os.PathLike, *, progress: bo
     mc["vocab_size"] = len(token_dict)
     torch.manual_seed(tc["seed"])
     model = build_pretrainer(family, mc, objectives, checkpoint)
+    if torch.cuda.is_available():  # under torchrun, torch.cuda's device is LOCAL_RANK's
+        model.to(torch.device("cuda", torch.cuda.current_device()))
     opt = torch.optim.AdamW(_param_groups(model, tc["weight_decay"]), lr=tc["lr"])
     total = int(tc["steps"])
     schedule = {int(tc["warmup_steps"]): 1.0, total: float(tc["final_lr"])}
