@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import shutil
 
 import pytest
 import torch
 
+from kexue.cli.pretrain import main as cli_main
 from kexue.pretrain.config import load_config
 from kexue.pretrain.run import pretrain
 from tests.conftest import shared_data_path
@@ -54,6 +54,8 @@ def test_interrupted_run_resumes_exactly(tmp_path, corpus_files):
     config = load_config(_config(tmp_path, corpus_files))
     torch.manual_seed(123)  # the run seeds itself: the global state must not matter
     straight = pretrain(config, tmp_path / "a", progress=False)
+    (tmp_path / "b").mkdir()
+    shutil.copytree(tmp_path / "a" / "data", tmp_path / "b" / "data")  # stores: built once
     first = pretrain(config, tmp_path / "b", progress=False, steps=3)  # "interrupted"
     assert first.step == 3
     resumed = pretrain(config, tmp_path / "b", progress=False)
@@ -68,12 +70,11 @@ def test_interrupted_run_resumes_exactly(tmp_path, corpus_files):
     assert (tmp_path / "a" / "model" / "vocab.txt").exists()
 
 
-def test_cli_errors(tmp_path, corpus_files):
+def test_cli_errors(tmp_path, corpus_files, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[train]\nbatch = 3\n', encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "kexue", "pretrain", "--config", str(bad)],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and "unknown key(s) ['batch'] in [train]" in r.stderr
+    assert cli_main(["--config", str(bad)]) == 2
+    assert "unknown key(s) ['batch'] in [train]" in capsys.readouterr().err
     config = load_config(_config(tmp_path, corpus_files))
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text("{}\n", encoding="utf-8")
