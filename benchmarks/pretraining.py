@@ -193,7 +193,8 @@ def main() -> int:
                   "machine": "2-core CPU"}
         note = (f"4 x 256 models, vocab {vocab}, max length 128, batch {args.batch}, "
                 f"{args.steps} steps, {args.threads} thread, CPU time, median of "
-                f"{args.repeats} alternated runs on the shared machine")
+                f"{args.repeats} alternated runs on the shared machine; real tokens per CPU "
+                f"second: " + ", ".join(f"{k} {v:,.0f}" for k, v in toks.items()))
         recs = [
             {"claim": "MLM+NSP pretraining throughput, kexue BERT vs transformers "
                       "BertForPreTraining + Trainer (tokens/s ratio)",
