@@ -1,32 +1,28 @@
-"""Read a pretraining corpus: line files (plain or gzip), documents separated by empty lines.
+"""Read a pretraining corpus: line files, documents separated by empty lines.
 
-The package-wide line-file reader (plain, gzip, bzip2, xz, zstd by content) belongs to the
-corpora issue; until it lands, :func:`read_lines` is this one small stdlib reader of plain and
-gzip files (gzip recognised by its magic bytes, not by the name), used only by the pretraining
-pipeline. Replace its body with the shared reader when that exists.
+Files are opened through the package's one line-file reader, :mod:`kexue.io.lines`: plain,
+gzip, bzip2, xz or zstd, recognised by content (not by name), concatenated members read whole,
+and a truncated or corrupt file reported with its name and byte offset.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["read_lines", "documents"]
+from kexue.io.lines import open_input
 
-_GZIP_MAGIC = b"\x1f\x8b"
+__all__ = ["read_lines", "documents"]
 
 
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
-    """The lines of a UTF-8 text file, plain or gzip (by content), without their newline."""
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        binary = gzip.GzipFile(fileobj=raw) if magic == _GZIP_MAGIC else raw
-        with io.TextIOWrapper(binary, encoding="utf-8", newline=None) as text:
-            for line in text:
-                yield line.rstrip("\r\n")
+    """The lines of a UTF-8 text file, plain or compressed (by content), without their
+    newline."""
+    binary = io.BufferedReader(open_input(path), 1 << 20)
+    with io.TextIOWrapper(binary, encoding="utf-8", newline=None) as text:
+        for line in text:
+            yield line.rstrip("\r\n")
 
 
 def documents(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]
