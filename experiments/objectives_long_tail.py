@@ -5,8 +5,10 @@
 Task: from the text of an Ape210K math word problem (../shared/data/ape210k/valid.ape.json,
 5,000 problems), predict the operator applied **last** in its gold equation (the top-level
 operator of ``x=...``: +, −, × or ÷). It is a real 4-class text-classification task whose label
-comes from the data, not from us. Its natural frequencies are mildly skewed (÷ 1817, × 1432,
-− 697, + 676); following the CIFAR-LT protocol of Menon et al., the training set is subsampled
+comes from the data, not from us. 4,487 problems qualify (an ``x=`` equation whose top-level
+operator is one of the four, no power operator); their natural frequencies are mildly skewed
+(÷ 1795, × 1342, − 686, + 664, as the script prints); following the CIFAR-LT protocol of
+Menon et al., the training set is subsampled
 to an exponential long tail (imbalance ratio ρ: class k keeps n_max·ρ^(−k/3) examples, the
 head being ÷) and the test set is balanced (150 per class), so test accuracy equals balanced
 accuracy. Model: a fastText-style bag of hashed character uni/bi-grams (EmbeddingBag,

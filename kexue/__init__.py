@@ -11,7 +11,11 @@ Subpackages, one area each (see README "Where things live"):
 - ``kexue.data``        data tools (external-memory shuffle, ...)
 - ``kexue.recipes``     runnable end-to-end recipes on real data
 - ``kexue.astro``       the blog's yearly sky-event calendar from JPL DE421 (torch-free)
+- ``kexue.pretrain``  MLM / whole-word MLM / NSP / UniLM / causal-LM pretraining recipes
+- ``kexue.assets``    kexue's own shipped models: ``kexue.assets.path("kexue-mini-zh")``
 - ``kexue.cli``         the ``kexue`` command line (``kexue demo``, ``kexue shuffle``, ...)
 """
 
 __version__ = "0.1.0"
+
+from kexue import assets  # noqa: E402,F401  (light: pathlib only)

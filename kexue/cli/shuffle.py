@@ -16,12 +16,15 @@ and is never more readable than the inputs. Shards: OUTPUT is a template with {i
 'part-{i:05d}.txt'), or gets '-{i:05d}' appended; an existing set of shards is refused unless
 --force. A line larger than --memory is refused before anything is written. Temporary files
 left by a killed run are removed by the next run on the same output (and in --tmpdir, where
-they are named kexue-shuffle-PID-RANDOM.*.kexue-tmp).
+they are named kexue-shuffle-PID-RANDOM.*.kexue-tmp). Inputs compressed with gzip, bzip2, xz
+or zstd are recognised by content and decompressed while streaming; an output or shard named
+.gz/.bz2/.xz/.zst is written compressed (--level).
 
 examples:
   kexue shuffle corpus/*.jsonl -o shuffled.jsonl --memory 4G --seed 1
   cat a.txt b.txt | kexue shuffle - -o - --memory 256M > out.txt
   kexue shuffle big.txt -o 'shuf/part-{i:05d}.txt' --shard-lines 100000
+  kexue shuffle train-*.txt.gz -o 'shuf/part-{i:03d}.txt.gz' --shard-lines 100000 -s 1
 """
 
 
@@ -51,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-open-files", type=int, default=None, metavar="N",
                    help="most buckets per scatter pass (default 256; bigger inputs are split "
                         "again)")
+    p.add_argument("--level", type=int, default=None, metavar="N",
+                   help="compression level of an output named .gz/.bz2/.xz/.zst (gzip, bzip2 "
+                        "1-9, default 6/9; xz 0-9, default 6; zstd 1-22, default 3)")
     p.add_argument("--force", action="store_true",
                    help="with --shard-lines/--shard-bytes: replace an existing set of shards "
                         "(the whole set, once the new one is complete)")
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             max_open_files=args.max_open_files or MAX_OPEN_FILES,
             fsync=args.fsync,
             force=args.force,
+            level=args.level,
             threads=not args.no_threads,
             workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),

@@ -99,6 +99,7 @@ def _discover(argv: list[str]) -> int:
 
 def _read_lines(paths: list[str]):
     """Lines of the inputs (``-`` or none: standard input), all decoded as strict UTF-8."""
+    from kexue.io.lines import read_lines
     from kexue.text.ngrams import check_input_file, decode_lines, iter_lines
 
     paths = paths or ["-"]
@@ -108,7 +109,10 @@ def _read_lines(paths: list[str]):
     for path in paths:
         if path == "-":
             raw = getattr(sys.stdin, "buffer", None)  # None: a text stream given by a caller
-            yield from decode_lines(raw, "<stdin>") if raw is not None else sys.stdin
+            if raw is None:
+                yield from sys.stdin
+            else:  # compressed standard input is recognised by content too
+                yield from decode_lines(read_lines(raw, "<stdin>"), "<stdin>")
         else:
             yield from iter_lines([path])
 

@@ -302,7 +302,11 @@ def discover_words(
     if not paths:
         raise ValueError("no corpus files given")
     paths = [check_input_file(p) for p in paths]
-    total_bytes = sum(os.path.getsize(p) for p in paths)
+    from kexue.io.lines import file_codec
+
+    # progress in bytes read: unknown in advance for a compressed file
+    compressed = any(file_codec(p) is not None for p in paths)
+    total_bytes = None if compressed else sum(os.path.getsize(p) for p in paths)
     wd = WordDiscovery(order, min_count, thresholds, max_ngrams, progress)
     return wd.fit(lambda: iter_lines(paths), total_bytes)
 

@@ -76,14 +76,19 @@ def decode_lines(stream: Iterable[bytes], name: str) -> Iterator[str]:
 def iter_lines(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
     """Yield the lines of UTF-8 text files, streaming; bad bytes raise ``ValueError``.
 
+    Files compressed with gzip, bzip2, xz or zstd are recognised by content and decompressed
+    while reading (:mod:`kexue.io.lines`); the byte offset of a bad byte is then counted in
+    the decompressed text.
+
     The error names the file, the line number and the byte offset of the bad byte. A missing
     file (``FileNotFoundError``) or a directory (``IsADirectoryError``) is reported before
     anything is read.
     """
+    from kexue.io.lines import read_lines
+
     paths = [check_input_file(p) for p in paths]
     for p in paths:
-        with open(p, "rb") as f:
-            yield from decode_lines(f, p)
+        yield from decode_lines(read_lines(p, name=p), p)
 
 
 def iter_blocks(lines: Iterable[str], block_chars: int = 1 << 22) -> Iterator[str]:

@@ -6,7 +6,8 @@ torchrun data parallelism (kexue.fm/archives/5765 and its follow-ups). One job a
 - :mod:`kexue.train.evaluation`  ``Evaluator``, ``EarlyStopping``
 - :mod:`kexue.train.schedules`  ``Warmup``, ``PiecewiseLinearLR``, ``LRSchedule``,
   ``ScheduledValue``
-- :mod:`kexue.train.logs`  ``ProgressBar``, ``CSVLogger``, ``LearningCurves``
+- :mod:`kexue.train.logs`  ``ProgressBar``, ``CSVLogger``, ``TensorBoardLogger``,
+  ``LearningCurves``
 - :mod:`kexue.train.weights`  ``ModelCheckpoint`` and safetensors inference weights
 - :mod:`kexue.train.checkpoint`  the resumable checkpoint format
 - :mod:`kexue.train.distributed`  torchrun set-up, sharding and metric reduction
@@ -18,7 +19,13 @@ from kexue.train import distributed
 from kexue.train.callbacks import Callback, CallbackList
 from kexue.train.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from kexue.train.evaluation import EarlyStopping, Evaluator
-from kexue.train.logs import CSVLogger, LearningCurves, ProgressBar, plot_history
+from kexue.train.logs import (
+    CSVLogger,
+    LearningCurves,
+    ProgressBar,
+    TensorBoardLogger,
+    plot_history,
+)
 from kexue.train.loop import NonFiniteLossError, Trainer, fit
 from kexue.train.schedules import LRSchedule, PiecewiseLinearLR, ScheduledValue, Warmup
 from kexue.train.weights import ModelCheckpoint, load_weights, save_weights
@@ -37,6 +44,7 @@ __all__ = [
     "PiecewiseLinearLR",
     "ProgressBar",
     "ScheduledValue",
+    "TensorBoardLogger",
     "Trainer",
     "Warmup",
     "distributed",

@@ -6,8 +6,10 @@ resumable checkpoint, so after a resume the log holds exactly the rows of an uni
 run. Files are rewritten whole through the package's atomic writer (rank 0 only): a reader
 never sees half a file.
 
-TensorBoard is not supported: its event writer appends to files outside kexue's atomic writer,
-and the ``tensorboard`` package is not a dependency. The CSV holds the same numbers.
+:class:`TensorBoardLogger` writes the same rows as TensorBoard scalars. Its event files are
+the one exception to the atomic writer: TensorBoard's format is an append-only log that the
+reader follows while it grows, not an output replaced whole, and it holds no checkpoint state
+(the history in the checkpoint is the record). A resume appends a new event file.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from tqdm.auto import tqdm
 from kexue.io.atomic import remove_stale_temps, write_bytes, write_text
 from kexue.train.callbacks import Callback
 
-__all__ = ["CSVLogger", "LearningCurves", "ProgressBar", "history_to_csv", "plot_history"]
+__all__ = ["CSVLogger", "LearningCurves", "ProgressBar", "TensorBoardLogger", "history_to_csv",
+           "plot_history"]
 
 
 def history_to_csv(history: Sequence[Mapping[str, Any]]) -> str:
@@ -70,6 +73,74 @@ class CSVLogger(Callback):
 
     def on_train_end(self, trainer: Any) -> None:
         self.write(trainer)
+
+
+class TensorBoardLogger(Callback):
+    """Write ``trainer.history`` as TensorBoard scalars (rank 0): every key of a row except
+    ``step``/``epoch`` (``loss``, ``lr``, ``grad_norm`` and the metrics) under its own tag,
+    at the row's ``step``. Needs the ``tensorboard`` package (``tensorboard`` extra).
+
+    Rows are written as they reach the history (losses every ``log_every`` steps, metrics
+    when evaluated) and the file is flushed at every checkpoint and at the end. TensorBoard
+    stores scalars as float32, so the values read back equal the CSV's rounded to float32.
+
+    Event files are append-only logs, not outputs replaced atomically (the one exception to
+    :mod:`kexue.io.atomic` in the package): they are not checkpoint state. Each run opens a
+    new event file in ``log_dir`` that starts with a purge marker at step 0 and then holds
+    the whole history, so after a resume (which restores the history of the checkpoint)
+    TensorBoard shows exactly the resumed run's rows, without the steps a killed run logged
+    after its last checkpoint. Two runs started in the same second by different processes
+    may be ordered by process id instead of time: use a new ``log_dir`` per run.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike, *, flush_secs: int = 30) -> None:
+        self.log_dir = Path(log_dir)
+        self.flush_secs = flush_secs
+        self.writer: Any = None
+        self._written = 0
+
+    def on_train_begin(self, trainer: Any) -> None:
+        if not trainer.is_main:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            raise ImportError("TensorBoardLogger needs the tensorboard package (pip install "
+                              "'kexue[tensorboard]')") from e
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=0,
+                                    flush_secs=self.flush_secs)
+        self._written = 0
+        self._write_new(trainer)
+
+    def _write_new(self, trainer: Any) -> None:
+        if self.writer is None:
+            return
+        rows = trainer.history
+        for row in rows[self._written:]:
+            for k, v in row.items():
+                if k not in ("step", "epoch") and isinstance(v, int | float):
+                    self.writer.add_scalar(k, v, global_step=row["step"])
+        self._written = len(rows)
+
+    def on_batch_end(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
+        if self.writer is not None and len(trainer.history) > self._written:
+            self._write_new(trainer)
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        self._write_new(trainer)
+
+    def on_checkpoint(self, trainer: Any, path: str) -> None:
+        if self.writer is not None:
+            self._write_new(trainer)
+            self.writer.flush()
+
+    def on_train_end(self, trainer: Any) -> None:
+        if self.writer is not None:
+            trainer.flush_losses()
+            self._write_new(trainer)
+            self.writer.close()
+            self.writer = None
 
 
 def plot_history(history: Sequence[Mapping[str, Any]], path: str | os.PathLike, *,

@@ -83,3 +83,22 @@ def test_segment_stdin_to_stdout(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("科学空间，科学\n空间\n"))
     assert main(["segment", "-l", str(lex)]) == 0
     assert capsys.readouterr().out == "科学 空间 ， 科学\n空间\n"
+
+
+def test_discover_reads_the_shipped_gzip_corpus_directly(tmp_path, shared_data):
+    import gzip
+
+    gz = shared_data("pretrain_zh", "valid.txt.gz")
+    plain = tmp_path / "valid.txt"
+    plain.write_bytes(gzip.decompress(gz.read_bytes()))
+    lex_gz, lex_plain = tmp_path / "gz.lex", tmp_path / "plain.lex"
+    assert main(["discover", str(gz), "-o", str(lex_gz), "--quiet"]) == 0
+    assert main(["discover", str(plain), "-o", str(lex_plain), "--quiet"]) == 0
+    assert lex_gz.read_bytes() == lex_plain.read_bytes()
+    assert len(lex_gz.read_text(encoding="utf-8").splitlines()) > 1000
+    # segment reads it too (first lines, compressed standard input included)
+    out = tmp_path / "seg.txt"
+    assert main(["segment", "-l", str(lex_gz), str(gz), "-o", str(out)]) == 0
+    seg = out.read_text(encoding="utf-8").splitlines()
+    assert [s.replace(" ", "") for s in seg] == [
+        x.replace(" ", "") for x in plain.read_text(encoding="utf-8").splitlines()]

@@ -299,3 +299,59 @@ def test_real_data_long_tail_ape210k(shared_data):
     ce = balanced(ce_logits.argmax(1))
     assert balanced(la_logits.argmax(1)) > ce + 0.05
     assert balanced(logit_adjustment(ce_logits, prior).argmax(1)) > ce + 0.05
+
+
+def _np_softmax_focal(x: np.ndarray, t: np.ndarray, gamma: float, w: np.ndarray | None):
+    """float64 reference, one position at a time: -w_y (1 - p_y)^gamma log p_y (0 if ignored)."""
+    out = np.zeros(t.shape)
+    for idx in np.ndindex(t.shape):
+        if t[idx] < 0:
+            continue
+        row = x[(idx[0], slice(None)) + idx[1:]]
+        logp = row - row.max() - np.log(np.exp(row - row.max()).sum())
+        p_y = np.exp(logp[t[idx]])
+        out[idx] = -(1.0 - p_y) ** gamma * logp[t[idx]] * (1.0 if w is None else w[t[idx]])
+    return out
+
+
+@pytest.mark.parametrize("gamma", [2.0, 0.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_focal_loss_matches_float64_reference(gamma, weighted):
+    """gamma = 2 (the long-tail table's row) and 0.5, with and without class weights, on
+    (N, C) and (N, C, L) logits with an ignored position; ``mean`` divides by the number of
+    kept positions, not by the total weight."""
+    g = torch.Generator().manual_seed(7)
+    w = torch.tensor([0.3, 2.5, 1.0, 4.0], dtype=torch.float64) if weighted else None
+    for shape in [(12, 4), (3, 4, 5)]:
+        logits = torch.randn(shape, generator=g, dtype=torch.float64) * 2.0
+        tshape = (shape[0],) + shape[2:]
+        y = torch.randint(0, 4, tshape, generator=g)
+        y.view(-1)[1] = -100
+        ref = _np_softmax_focal(logits.numpy(), y.numpy(), gamma,
+                                None if w is None else w.numpy())
+        got = softmax_focal_loss(logits, y, gamma=gamma, weight=w, reduction="none")
+        assert_close(got, torch.from_numpy(ref), rtol=1e-12, atol=1e-14)
+        kept = int((y >= 0).sum())
+        assert_close(softmax_focal_loss(logits, y, gamma=gamma, weight=w, reduction="sum"),
+                     torch.tensor(ref.sum(), dtype=torch.float64), rtol=1e-12, atol=1e-14)
+        assert_close(softmax_focal_loss(logits, y, gamma=gamma, weight=w),
+                     torch.tensor(ref.sum() / kept, dtype=torch.float64), rtol=1e-12, atol=1e-14)
+    # the focusing term really matters here: easy positions are far from plain (weighted) CE
+    ce = F.cross_entropy(logits, y, weight=w, reduction="none")
+    assert float((got - ce).abs().max()) > 0.1
+
+
+def test_softmax_focal_gradient_matches_closed_form():
+    """d/ds_j of -(1-p)^g log p (p = p_y) is (dL/dp)(dp/ds_j), dp/ds_j = p (1[j=y] - p_j),
+    dL/dp = g (1-p)^(g-1) log p - (1-p)^g / p."""
+    g = torch.Generator().manual_seed(8)
+    logits = torch.randn(6, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 5, (6,), generator=g)
+    gamma = 2.0
+    w = torch.tensor([1.0, 0.5, 2.0, 3.0, 0.25], dtype=torch.float64)
+    softmax_focal_loss(logits, y, gamma=gamma, weight=w, reduction="sum").backward()
+    p = torch.softmax(logits.detach(), 1)
+    p_y = p.gather(1, y[:, None])
+    dl_dp = gamma * (1 - p_y) ** (gamma - 1) * p_y.log() - (1 - p_y) ** gamma / p_y
+    expected = w[y][:, None] * dl_dp * p_y * (F.one_hot(y, 5) - p)
+    assert_close(logits.grad, expected, rtol=1e-10, atol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
@@ -232,6 +233,7 @@ def test_low_precision_parameters_track_float32():
         hi = lo.detach().float().requires_grad_()
         a = AdaFactor([lo], lr=1e-2, min_dim_size_to_factor=0)
         b = AdaFactor([hi], lr=1e-2, min_dim_size_to_factor=0)
+        init = hi.detach().clone()
         for _ in range(10):
             g = torch.randn(64, 48) * 1e-3
             lo.grad = g.to(dtype)
@@ -239,9 +241,12 @@ def test_low_precision_parameters_track_float32():
             a.step()
             b.step()
         assert lo.dtype == dtype and a.state[lo]["exp_avg_sq_row"].dtype == torch.float32
-        tol = 2 ** -7 if dtype == torch.bfloat16 else 2 ** -10
-        diff = (lo.detach().float() - hi.detach()).abs().max()
-        assert float(diff) <= 4 * tol * float(hi.detach().abs().max())
+        # the deviation from the float32 run, relative to how far that run moved: measured 0.17
+        # (bfloat16) and 0.02 (float16); a parameter that never updates scores 1.0
+        moved = float((hi.detach() - init).norm())
+        assert moved > 1.0
+        deviation = float((lo.detach().float() - hi.detach()).norm()) / moved
+        assert deviation <= (0.3 if dtype == torch.bfloat16 else 0.05), deviation
         assert math.isfinite(float(lo.detach().float().sum()))
 
 
@@ -253,3 +258,148 @@ def test_empty_parameters_are_skipped():
     full.grad = torch.ones(3)
     opt.step()
     assert torch.isfinite(full).all() and float(full.detach().sum()) < 3.0
+
+
+# ----------------------------------------------------------------------------- float64 reference
+# An independent float64 NumPy AdaFactor written from the paper's Algorithms 4-5 and the
+# article (7302): factored second moment over the two largest axes of any rank, update clipping
+# on the RMS of the whole tensor, momentum on the clipped update.
+
+
+def _ref_factored_axes(shape, min_dim):
+    if len(shape) < 2:
+        return None
+    order = np.argsort([s + d / 1000 for d, s in enumerate(shape)])[::-1]  # ties: later axis
+    i, j = sorted(int(a) for a in order[:2])
+    return (i, j) if shape[order[1]] >= min_dim else None
+
+
+def _ref_adafactor(init, grads, *, lr, beta1, clip, eps1=1e-30, eps2=1e-3, min_dim=0):
+    """Trajectory of every parameter (float64) and, per step, the RMS of each unclipped
+    update ``g / sqrt(v_hat)`` (to show that clipping was active)."""
+    theta = [np.array(x, dtype=np.float64) for x in init]
+    state = [{} for _ in theta]
+    traj, rms_log = [], []
+    for t, gs in enumerate(grads, start=1):
+        w = t ** -0.8  # 1 - beta2_hat_t with beta2_hat_t = 1 - t^-0.8
+        rms_now = []
+        for k, (x, g, st) in enumerate(zip(theta, gs, state)):
+            g = np.asarray(g, dtype=np.float64)
+            axes = _ref_factored_axes(g.shape, min_dim)
+            if axes is None:
+                st["v"] = (1 - w) * st.get("v", 0.0) + w * (g * g + eps1)
+                v_hat = st["v"]
+            else:
+                i, j = axes
+                g2 = g * g + eps1
+                st["r"] = (1 - w) * st.get("r", 0.0) + w * g2.mean(axis=j, keepdims=True)
+                st["c"] = (1 - w) * st.get("c", 0.0) + w * g2.mean(axis=i, keepdims=True)
+                v_hat = st["r"] * st["c"] / st["r"].mean(axis=i, keepdims=True)
+            u = g / np.sqrt(v_hat)
+            rms_u = np.sqrt(np.mean(u * u))
+            rms_now.append(rms_u)
+            u_hat = u / max(1.0, rms_u / clip)
+            if beta1:
+                st["m"] = beta1 * st.get("m", 0.0) + (1 - beta1) * u_hat
+                u_hat = st["m"]
+            scale = max(eps2, np.sqrt(np.mean(x * x)))
+            theta[k] = x - lr * scale * u_hat
+        traj.append([x.copy() for x in theta])
+        rms_log.append(rms_now)
+    return traj, np.array(rms_log)
+
+
+# matrices, a rank-3 and two rank-4 tensors (factored over their two largest axes, which are
+# not always the last two), and a vector
+REF_SHAPES = [(12, 9), (7, 20), (3, 16, 11), (2, 30, 3, 17), (5, 2, 19, 13), (10,)]
+
+
+def _heavy_tailed_gradients(steps, seed):
+    """Gradients whose scale jumps every few steps, so the update clipping engages often."""
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for t in range(steps):
+        burst = 8.0 if t % 4 == 1 else 1.0
+        out.append([torch.randn(s, generator=gen, dtype=torch.float64) ** 3 * burst
+                    for s in REF_SHAPES])
+    return out
+
+
+@pytest.mark.parametrize("beta1", [0.9, None])
+def test_momentum_and_clipping_of_factored_tensors_match_a_float64_reference(beta1):
+    """Every step of AdaFactor with momentum (beta1=0.9) on matrices and rank-3/4 tensors,
+    with the update clipping active at many steps, equals the float64 reference to 1e-10."""
+    steps, lr, d = 25, 0.05, 0.8
+    gen = torch.Generator().manual_seed(3)
+    init = [torch.randn(s, generator=gen, dtype=torch.float64) for s in REF_SHAPES]
+    params = [x.clone().requires_grad_() for x in init]
+    opt = AdaFactor(params, lr=lr, beta1=beta1, clip_threshold=d, min_dim_size_to_factor=0)
+    grads = _heavy_tailed_gradients(steps, seed=4)
+    ref, rms = _ref_adafactor([x.numpy() for x in init], [[g.numpy() for g in gs] for gs in grads],
+                              lr=lr, beta1=beta1, clip=d)
+    for t, gs in enumerate(grads):
+        for p, g in zip(params, gs):
+            p.grad = g.clone()
+        opt.step()
+        for p, r in zip(params, ref[t]):
+            assert_close(p.detach(), torch.from_numpy(r), rtol=1e-10, atol=1e-12)
+    # the paths under test were really taken
+    for p, s in zip(params, REF_SHAPES):
+        assert ("exp_avg_sq_row" in opt.state[p]) == (len(s) >= 2)
+        assert ("exp_avg" in opt.state[p]) == bool(beta1)
+    clipped = rms > d
+    assert clipped[:, :5].sum(0).min() >= 5, clipped.sum(0)  # every >=2-D tensor clipped often
+    assert (~clipped[1:]).any()  # ...but not at every step
+    for p, x in zip(params, init):
+        assert float((p.detach() - x).abs().max()) > 0.05
+
+
+def test_momentum_on_matrices_matches_transformers():
+    """A second reference: with scale_parameter=False and a constant lr, transformers'
+    momentum on ``lr * u_hat`` equals ours on ``u_hat`` (a 2-D and a rank-4 tensor whose two
+    largest axes are the last two, as transformers factors)."""
+    shapes = [(14, 10), (2, 3, 16, 12)]
+    gen = torch.Generator().manual_seed(5)
+    init = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+    ours = [x.clone().requires_grad_() for x in init]
+    theirs = [x.clone().requires_grad_() for x in init]
+    a = AdaFactor(ours, lr=1e-2, beta1=0.9, clip_threshold=0.7, scale_parameter=False,
+                  min_dim_size_to_factor=0)
+    b = HFAdafactor(theirs, lr=1e-2, beta1=0.9, clip_threshold=0.7, scale_parameter=False,
+                    relative_step=False, warmup_init=False)
+    for t in range(20):
+        for p, q, s in zip(ours, theirs, shapes):
+            g = torch.randn(s, generator=gen, dtype=torch.float64) ** 3 * (8.0 if t % 3 else 1.0)
+            p.grad, q.grad = g.clone(), g.clone()
+        a.step()
+        b.step()
+        for p, q in zip(ours, theirs):
+            assert_close(p, q, rtol=1e-10, atol=1e-12)
+    for p, x in zip(ours, init):
+        assert float((p.detach() - x).abs().max()) > 0.02
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 30), (4, 2, 25, 3, 18)])
+def test_update_clipping_of_higher_rank_tensors_follows_the_formula(shape):
+    """Rank > 2: the applied update is ``u / max(1, RMS(u) / d)`` with ``u = g / sqrt(v_hat)``
+    and ``v_hat = r c / mean(r)`` over the two largest axes (other axes a batch); RMS over the
+    whole tensor. At step 1 (beta2_hat = 0) ``r`` and ``c`` are the means of ``g^2 + eps1``."""
+    d, lr = 0.5, 1e-2
+    gen = torch.Generator().manual_seed(6)
+    p = torch.randn(shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    before = p.detach().clone()
+    # a gradient far from rank 1 in its factored axes, so that RMS(u) > 1 > d
+    g = torch.randn(shape, generator=gen, dtype=torch.float64) ** 3
+    opt = AdaFactor([p], lr=lr, clip_threshold=d, min_dim_size_to_factor=0, eps=(0.0, 1e-3))
+    p.grad = g
+    opt.step()
+    i, j = factored_dims(shape, 0)
+    r = (g * g).mean(dim=j, keepdim=True)
+    c = (g * g).mean(dim=i, keepdim=True)
+    u = g / torch.sqrt(r * c / r.mean(dim=i, keepdim=True))
+    rms = float(u.pow(2).mean().sqrt())
+    assert rms > 1.5 * d  # clipping is active
+    scale = lr * float(before.pow(2).mean().sqrt())
+    assert_close(p.detach(), before - scale * u / (rms / d), rtol=1e-12, atol=1e-14)
+    applied = (before - p.detach()) / scale
+    assert float(applied.pow(2).mean().sqrt()) == pytest.approx(d, rel=1e-12)

@@ -199,23 +199,36 @@ def test_extend_rejects_bad_bases_names_and_unknown_options():
         extend_with_lookahead(AdaX)([torch.zeros(1, requires_grad=True)], slow_step=0.5)
 
 
+# Largest deviation of a low-precision run from the float32 run, as a fraction of how far the
+# float32 run moved (norm of the difference / norm of the displacement, per parameter). Measured
+# over 10 steps: 0.04-0.20 for bfloat16, 0.01-0.05 for float16 (the rounding of each update to
+# the parameter's precision, no float32 master copy). A parameter that never updates scores 1.0.
+LOW_PRECISION_DEVIATION = {torch.float32: 0.0, torch.bfloat16: 0.3, torch.float16: 0.1}
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("base", [AdaX, AdaFactor])
 def test_low_precision_parameters_follow_float32(dtype, base):
     torch.manual_seed(0)
     ref = Tiny(torch.float32)
+    with torch.no_grad():  # entries of order 1 would swallow bfloat16 updates of order 1e-3
+        ref.embed.weight.mul_(0.25)
     low = Tiny(dtype)
     low.load_state_dict({k: v.to(dtype) for k, v in ref.state_dict().items()})
     ref.load_state_dict({k: v.to(dtype).float() for k, v in ref.state_dict().items()})
+    init = {k: v.clone() for k, v in ref.state_dict().items()}
     cls = stack(base, [extend_with_weight_decay, extend_with_exponential_moving_average])
     o_ref = cls(ref.parameters(), lr=1e-2)
     o_low = cls(low.parameters(), lr=1e-2)
     batches = _batches(10)
     _train(ref, o_ref, batches)
     _train(low, o_low, batches)
-    for a, b in zip(ref.parameters(), low.parameters()):
+    for (name, a), b in zip(ref.named_parameters(), low.parameters()):
         assert b.dtype == dtype and torch.isfinite(b).all()
-        assert float((a.detach() - b.detach().float()).abs().max()) < 0.05
+        moved = float((a.detach() - init[name]).norm())
+        assert moved > 0.01, name
+        deviation = float((a.detach() - b.detach().float()).norm()) / moved
+        assert deviation <= LOW_PRECISION_DEVIATION[dtype], (name, deviation)
     state = o_low.state[low.out.weight]
     assert all(v.dtype == torch.float32 for v in state.values() if torch.is_tensor(v))
 

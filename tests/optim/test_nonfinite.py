@@ -200,3 +200,17 @@ def test_nonfinite_option_is_checked():
         AdaX(_model().parameters(), nonfinite="ignore")
     with pytest.raises(ValueError, match="nonfinite"):
         extend_with_weight_decay(torch.optim.Adam)(_model().parameters(), nonfinite="warn")
+
+
+def test_large_finite_gradients_whose_sum_overflows_are_not_skipped():
+    model = _model()
+    opt = extend_with_weight_decay(torch.optim.SGD)(model.named_parameters(), lr=1e-40,
+                                                    weight_decay_rate=0.0)
+    w = model.weight.detach().clone()
+    model.weight.grad = torch.full((8, 8), 3e38)  # finite; its float32 sum is inf
+    model.bias.grad = torch.zeros(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        opt.step()
+    assert opt.nonfinite_skips() == {}
+    assert not torch.equal(model.weight.detach(), w)

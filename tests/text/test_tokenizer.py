@@ -1,19 +1,73 @@
+"""The BERT tokenizer (fast and Python backends) against transformers and its own contracts.
+
+Every test runs on ``fixtures/vocab.txt``, a 450-token vocabulary shipped with the tests
+([PAD] [UNK] [CLS] [SEP] [MASK], two [unused] slots, ASCII and Chinese punctuation, digits,
+letters, a few English words and ``##`` pieces, 245 common Chinese characters, and 46 tokens the
+bert4keras simplification drops: ``##`` + a Chinese character, multi-character punctuation), on
+the texts of ``FIXTURE_TEXTS``; and again on the 21,128-token Google Chinese vocab with the
+sentiment corpus when ``../shared/data`` is present (those ``[google_zh]`` cases skip without it).
+"""
+
 import unicodedata
+from pathlib import Path
 
 import pytest
 
 from kexue.text import Tokenizer, load_vocab, truncate_sequences
 
+FIXTURE_VOCAB = Path(__file__).parent / "fixtures" / "vocab.txt"
 
-@pytest.fixture(scope="module")
-def vocab_path():
+# Hotel-review-like Chinese (the sentiment corpus' domain), characters missing from the fixture
+# vocab ([UNK]), English words that split into pieces, accents, full-width forms, control and
+# zero-width characters, emoji, digits and very long runs.
+FIXTURE_TEXTS = [
+    "今天天气不错",
+    "酒店的位置很好，交通方便，房间干净，服务也不错！",
+    "早餐一般，价格太贵了，下次不会再来住。",
+    "隔音比较差，晚上很吵，空调也不好用。",
+    "总体感觉还可以，值得推荐",
+    "前台服务非常热情，卫生间有热水，床很舒适。",
+    "设施有点旧，电视不能看，wifi很慢……",
+    "位置在市中心，去公园散步很方便",
+    "房间比图片上的小，性价比不高",
+    "科学空间，欢迎你！",
+    "苏剑林的博客：科学空间",
+    "我们一起去公园散步吧",
+    "2008年住过一次，10月又来了",
+    "Hello WORLD, Café naïve ＡＢＣ１２３ 　x\u200by",
+    "I like the hotel and the room is very nice!",
+    "not bad, ok...",
+    "unaffable words, likely liked",
+    "\x00\ufffd控制\x07字符",
+    "emoji 😀 与 繁體字 混合",
+    "ＡＢＣ，ａｂｃ；（全角）",
+    "“引号”和‘单引号’《书名》——破折号",
+    "a" * 120,
+    "很" * 50,
+    "Ecole ÉCOLE école",
+    "",  # at an even index: transformers drops an empty *second* text (a falsy text_pair),
+    "tab\tnew\nline\r\nend",  # where kexue keeps its [SEP] as bert4keras does
+    "   ",
+    "中a文b混c排",
+    "数据123abc数据",
+    "！？。，、：；",
+]
+
+
+@pytest.fixture(scope="module", params=["fixture", "google_zh"])
+def vocab_path(request):
+    if request.param == "fixture":
+        return FIXTURE_VOCAB
     from tests.conftest import shared_data_path
 
     return shared_data_path("vocab", "google_zh_vocab.txt")
 
 
 @pytest.fixture(scope="module")
-def sentiment_lines():
+def sentiment_lines(vocab_path):
+    """The texts checked with each vocab: FIXTURE_TEXTS, or the whole sentiment corpus."""
+    if vocab_path == FIXTURE_VOCAB:
+        return FIXTURE_TEXTS
     from tests.conftest import shared_data_path
 
     lines = []
@@ -46,14 +100,20 @@ def python(vocab_path):
     return tk
 
 
-def test_parity_with_transformers_on_every_sentiment_line(sentiment_lines, hf, fast, python):
-    assert len(sentiment_lines) == 16883 + 2111 + 2111
+def test_parity_with_transformers_on_every_sentiment_line(vocab_path, sentiment_lines, hf, fast,
+                                                          python):
+    if vocab_path != FIXTURE_VOCAB:
+        assert len(sentiment_lines) == 16883 + 2111 + 2111
     ref = hf(sentiment_lines)["input_ids"]
     mine = [ids for ids, _ in fast.encode_batch(sentiment_lines)]
     assert mine == ref
-    # the pure-Python backend on every 4th line (it is ~2x slower; CI time)
-    mine_py = [python.encode(t)[0] for t in sentiment_lines[::4]]
-    assert mine_py == ref[::4]
+    # the pure-Python backend on every 4th line (it is ~2x slower; CI time); every line of the
+    # fixture texts
+    step = 1 if vocab_path == FIXTURE_VOCAB else 4
+    mine_py = [python.encode(t)[0] for t in sentiment_lines[::step]]
+    assert mine_py == ref[::step]
+    unk = load_vocab(vocab_path)["[UNK]"]
+    assert any(unk in ids for ids in ref)  # the unknown-token path is exercised
 
 
 def test_python_backend_matches_transformers_legacy_reference(sentiment_lines, vocab_path, python):
@@ -73,11 +133,20 @@ def test_pairs_and_segments_match_transformers(sentiment_lines, hf, fast, python
             assert ids == ref["input_ids"] and segs == ref["token_type_ids"]
 
 
-def test_encode_known_ids(fast, python):
+def test_encode_known_ids(vocab_path, fast, python):
+    d = load_vocab(vocab_path)
+    want = [d[t] for t in ["[CLS]", "今", "天", "天", "气", "不", "错", "[SEP]"]]
+    if vocab_path != FIXTURE_VOCAB:
+        assert want == [101, 791, 1921, 1921, 3698, 679, 7231, 102]
+    else:
+        assert want == [4, 319, 274, 274, 320, 165, 321, 5]  # line numbers - 1 in the file
     for tk in (fast, python):
         ids, segs = tk.encode("今天天气不错")
-        assert ids == [101, 791, 1921, 1921, 3698, 679, 7231, 102] and segs == [0] * 8
+        assert ids == want and segs == [0] * 8
         assert tk.tokenize("Hello！") == ["[CLS]", "hello", "！", "[SEP]"]
+        if vocab_path == FIXTURE_VOCAB:  # greedy longest-match WordPiece
+            assert tk.tokenize("unaffable") == ["[CLS]", "un", "##aff", "##able", "[SEP]"]
+            assert tk.tokenize("likely 繁") == ["[CLS]", "like", "##ly", "[UNK]", "[SEP]"]
 
 
 def test_truncation_is_longest_first_before_the_last_sep(fast):

@@ -40,14 +40,22 @@ def accuracy(model: nn.Module, data: list[dict]) -> float:
 
 
 class Announce(Callback):
-    """Print ``step N`` after every optimizer step (a kill point for ``sigkill_when``)."""
+    """Announce ``step N`` after every optimizer step (a kill point): printed, or passed to
+    ``send``."""
+
+    def __init__(self, send: Any = None) -> None:
+        self.send = send
 
     def on_batch_end(self, trainer: Any, step: int, logs: dict) -> None:
-        print(f"step {trainer.step}", flush=True)
+        if self.send is None:
+            print(f"step {trainer.step}", flush=True)
+        else:
+            self.send(f"step {trainer.step}")
 
 
 def run_tiny(ckpt_dir: str | None, *, steps: int = 20, checkpoint_every: int = 3,
-             announce: bool = False, resume: bool = True, **kwargs: Any):
+             announce: Any = False, resume: bool = True, extra_callbacks: tuple = (),
+             **kwargs: Any):
     """Train the tiny problem for ``steps`` steps (2.5 epochs of 8 batches), EMA optimizer,
     dropout, piecewise LR and a per-epoch evaluator; resumable in ``ckpt_dir``."""
     torch.set_num_threads(1)
@@ -57,8 +65,9 @@ def run_tiny(ckpt_dir: str | None, *, steps: int = 20, checkpoint_every: int = 3
     opt = AdamEMA(model.parameters(), lr=1e-2, ema_momentum=0.9)
     callbacks = [Evaluator(lambda m: accuracy(m, data), monitor="acc"),
                  PiecewiseLinearLR({4: 1.0, 20: 0.2})]
+    callbacks += list(extra_callbacks)
     if announce:
-        callbacks.append(Announce())
+        callbacks.append(Announce(None if announce is True else announce))
     return fit(model, loss_fn, data, optimizer=opt, batch_size=8, steps=steps,
                callbacks=callbacks, checkpoint_dir=ckpt_dir,
                checkpoint_every=checkpoint_every if ckpt_dir else None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 import warnings
 from pathlib import Path
 
@@ -12,38 +11,8 @@ import torch
 
 from kexue.train import CheckpointError, latest_checkpoint, load_checkpoint
 from kexue.train.checkpoint import list_checkpoints
-from tests.faults import sigkill_when
+from tests.train._killable import context, kill_at
 from tests.train._tiny import run_tiny
-
-CHILD = [sys.executable, str(Path(__file__).with_name("_tiny.py"))]
-
-# Kill while the checkpoint of step 9 is half written: its temp file has bytes, no rename.
-MIDSAVE = r"""
-import sys, time
-import kexue.train.checkpoint as ck
-real = ck._HashingWriter.write
-def save(path, state, _real=ck.save_checkpoint):
-    if str(path).endswith("ckpt-000000009.kexue"):
-        def write(self, b):
-            n = real(self, b)
-            if self.n > 4000 and not getattr(self, "told", False):
-                self.told = True
-                self.f.flush()
-                print("midsave", flush=True)
-                time.sleep(60)
-            return n
-        ck._HashingWriter.write = write
-    try:
-        _real(path, state)
-    finally:
-        ck._HashingWriter.write = real
-import kexue.train.loop as loop
-loop.save_checkpoint = save
-sys.argv = ["x", sys.argv[1]]
-from tests.train._tiny import run_tiny
-run_tiny(sys.argv[1], announce=True)
-print("done", flush=True)
-"""
 
 
 def _final(ckpt_dir: Path) -> dict:
@@ -57,24 +26,18 @@ def test_sigkill_resume_is_bit_identical(tmp_path):
     run_tiny(str(straight))
     want = _final(straight)
 
-    # kill points: two random steps (seeded, reported on failure) and mid-way through a save
+    # kill points: two random steps (seeded, reported on failure) and mid-way through a save;
+    # each a real SIGKILL of a separate (forked) process, then the resume runs here
     rng = random.Random(11)
     k1, k2 = rng.randint(1, 8), rng.randint(10, 19)
     run = tmp_path / "killed"
-    r = sigkill_when([*CHILD, str(run)], f"step {k1}")
-    assert r.returncode == -9
-    r = sigkill_when([sys.executable, "-c", MIDSAVE, str(run)], "midsave")
-    assert r.returncode == -9, r.stderr
+    ctx = context()
+    assert kill_at(ctx, str(run), f"step {k1}") == -9
+    assert kill_at(ctx, str(run), "midsave", midsave_of=9) == -9
     assert any(p.name.endswith(".kexue-tmp") for p in run.iterdir())  # a half-written temp
-    r = sigkill_when([*CHILD, str(run)], f"step {k2}")
-    assert r.returncode == -9
-    import subprocess
-
-    from tests.faults import _child_env
-    done = subprocess.run([*CHILD, str(run)], capture_output=True, text=True, env=_child_env(),
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("done")
+    assert kill_at(ctx, str(run), f"step {k2}") == -9
+    assert 0 < latest_checkpoint(run)[1]["step"] < 20
+    run_tiny(str(run))
     got = _final(run)
 
     info = f"kill points: step {k1}, mid-save of step 9, step {k2}"

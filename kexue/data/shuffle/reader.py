@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -23,6 +22,7 @@ import numpy as np
 
 from kexue.data.shuffle.fileio import anonymous
 from kexue.data.shuffle.lines import LineIndex
+from kexue.io import lines as linefiles
 
 __all__ = ["Input", "Source", "Extents", "Block", "BlockReader", "LineTooLong"]
 
@@ -57,11 +57,15 @@ class _Stream:
 
 class Source:
     """One input given by the caller: a path, ``"-"`` (stdin) or a binary stream. A path is
-    checked at construction, so an unreadable input fails before any work."""
+    checked at construction, so an unreadable input fails before any work. Compressed inputs
+    (gzip, bzip2, xz, zstd, recognised by content: :mod:`kexue.io.lines`) are decompressed as
+    they are read; their ``size`` is unknown (``None``), as for stdin. ``codec``: the format
+    of a named file (``None``: plain or not a file)."""
 
     def __init__(self, spec: PathLike | BinaryIO):
         self.spec = spec
         self.size: int | None = None
+        self.codec: str | None = None
         self.is_path = False  # a named file (its permissions limit the output's)
         if spec == "-":
             self.name = "<stdin>"
@@ -81,16 +85,18 @@ class Source:
                 open(path, "rb").close()
             except OSError as e:
                 raise OSError(e.errno, f"cannot read input {path!r}: {e.strerror}") from None
-            if os.path.isfile(path):
+            self.codec = linefiles.file_codec(path)
+            linefiles.require(self.codec)  # an optional package is missing: fail now
+            if os.path.isfile(path) and self.codec is None:
                 self.size = os.stat(path).st_size
 
     def open(self) -> Input:
         """Open for reading (stdin and caller streams are not closed afterwards)."""
         if self.spec == "-":
-            return _Stream(sys.stdin.buffer, owned=False)
+            return _Stream(linefiles.open_input("-"), owned=False)
         if hasattr(self.spec, "read"):
-            return _Stream(self.spec, owned=False)  # type: ignore[arg-type]
-        return _Stream(open(os.fspath(self.spec), "rb", buffering=0), owned=True)
+            return _Stream(linefiles.open_input(self.spec), owned=False)  # type: ignore[arg-type]
+        return _Stream(linefiles.open_input(os.fspath(self.spec)), owned=True)
 
 
 class Extents:
@@ -228,7 +234,7 @@ class BlockReader:
             try:
                 n = self.current.readinto(view)
             except OSError as e:
-                if e.errno == errno.ENOSPC:
+                if e.errno == errno.ENOSPC or isinstance(e, linefiles.CompressedDataError):
                     raise
                 raise OSError(e.errno, f"cannot read {self.current_name}: {e.strerror or e}"
                               ) from None

@@ -288,6 +288,7 @@ def shuffle_files(
     workers: int = 2,
     progress: bool = False,
     force: bool = False,
+    level: int | None = None,
 ) -> ShuffleReport:
     """Write the lines of ``inputs`` to ``output`` in a uniformly random order.
 
@@ -323,9 +324,20 @@ def shuffle_files(
             writes at its bucket's offset); the buckets in memory together stay within
             ``memory``. The output does not depend on it.
         progress: show a tqdm progress bar (bytes read and written) on stderr.
+        level: compression level of a ``.gz``/``.bz2``/``.xz``/``.zst`` output (gzip and
+            bzip2 1-9, xz 0-9, zstd 1-22).
         force: with sharding, replace an existing set of shards of the same template (the
             whole set, once the new one is complete); without it an existing set is an error,
             since the new shards would mix with the old ones.
+
+    Compressed corpora: inputs in gzip, bzip2, xz or zstd (recognised by their first bytes,
+    whatever their names; concatenated members read whole) are decompressed as they stream into
+    the scatter pass, never into a temporary plain copy. Their size is not known in advance, so
+    they are shuffled as standard input is: the output equals that of the decompressed bytes
+    given on stdin (same ``seed`` and ``memory``), and that of the decompressed file when it
+    fits in ``memory``. A truncated or corrupt input fails naming the file and the byte offset;
+    nothing is written. An output (or shard) named ``.gz``/``.bz2``/``.xz``/``.zst`` is written
+    compressed at ``level`` (``None``: the format's default); see :mod:`kexue.io.lines`.
 
     Files written keep the permissions of the file they replace and are never more readable
     than the input files (``kexue shuffle secret.txt -o out.txt`` on a mode-600 input gives a
@@ -386,7 +398,7 @@ def shuffle_files(
     try:
         like = [s.spec for s in sources if s.is_path]
         sink = Sink(output, shard_lines, shard_bytes, bar.update, fsync=fsync, like=like,
-                    force=force)
+                    force=force, level=level)
     except BaseException:
         bar.close()
         raise

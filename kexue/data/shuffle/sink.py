@@ -12,7 +12,11 @@ A set of shards (``OUTPUT`` a template with ``{i}``) is refused when files of th
 exist, unless ``force``: then the new set replaces the old one only once it is complete (new
 shards renamed over old ones, then the old set's extra shards removed).
 
-A single-file output can also be written at offsets, from several threads at once
+An output file whose name ends in ``.gz``, ``.bz2``, ``.xz`` or ``.zst`` (each shard's name,
+for a set of shards) is compressed as it is written (:class:`kexue.io.lines.Encoder`, at
+``level``); such an output is written in order, never at offsets, and lends no region file.
+
+A plain single-file output can also be written at offsets, from several threads at once
 (:class:`OffsetOutput`), and can lend its temporary file to the scatter pass as bucket storage
 (:meth:`Sink.region_file`).
 """
@@ -31,6 +35,7 @@ import numpy as np
 
 from kexue.data.shuffle import fileio
 from kexue.io import atomic
+from kexue.io import lines as linefiles
 
 __all__ = ["Sink", "OffsetOutput", "Sizes", "existing_shards", "shard_pattern"]
 
@@ -93,6 +98,21 @@ def _remove_stale_shard_temps(template: str) -> None:
         atomic.remove_stale_temps(os.path.join(directory, base))
 
 
+class _FdWriter:
+    """Appends to an open file descriptor (the compressed bytes of an output)."""
+
+    def __init__(self, fd: int, name: str):
+        self.fd, self.name, self.pos = fd, name, 0
+
+    def write(self, data) -> int:
+        fileio.pwrite_all(self.fd, data, self.pos, self.name)
+        self.pos += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 class OffsetOutput:
     """Writes consecutive blocks at ``offset`` of an open file (``pwrite``: safe from threads)."""
 
@@ -110,8 +130,12 @@ class Sink:
 
     def __init__(self, output: PathLike | BinaryIO, shard_lines: int | None,
                  shard_bytes: int | None, on_bytes: Callable[[int], None], fsync: bool = False,
-                 *, like: Sequence[PathLike] = (), force: bool = False):
+                 *, like: Sequence[PathLike] = (), force: bool = False,
+                 level: int | None = None):
         self.fsync = fsync
+        self.level = level
+        self.encoder: linefiles.Encoder | None = None
+        self.codec: str | None = None
         self.like = list(like)  # input files: the outputs are never more readable than these
         self.replaced: list[str] = []  # shards of an earlier set, removed at commit (force)
         self.shard_lines, self.shard_bytes = shard_lines, shard_bytes
@@ -141,6 +165,7 @@ class Sink:
             if self.template.format(i=0) == self.template.format(i=1):
                 raise ValueError(f"shard template {self.template!r} must contain '{{i}}'")
             shard_pattern(self.template)
+            self._set_codec(self.template.format(i=0), level)
             _remove_stale_shard_temps(self.template)
             old = existing_shards(self.template)
             if old and not force:
@@ -154,25 +179,41 @@ class Sink:
             self.replaced = old
             self._new_file(self.template.format(i=0))
         elif output == "-":
+            self._set_codec(None, level)
             self.stream = sys.stdout.buffer
         elif hasattr(output, "write"):
+            self._set_codec(None, level)
             self.stream = output  # type: ignore[assignment]
         else:
+            self._set_codec(os.fspath(output), level)  # type: ignore[arg-type]
             atomic.remove_stale_temps(os.fspath(output))  # type: ignore[arg-type]
             self._new_file(os.fspath(output))  # type: ignore[arg-type]
 
     # ----------------------------------------------------------------- files
 
+    def _set_codec(self, name: str | None, level: int | None) -> None:
+        self.codec = linefiles.codec_for_name(name) if name is not None else None
+        if self.codec is None and level is not None:
+            raise ValueError("a compression level needs an output named .gz, .bz2, .xz or .zst")
+        if self.codec is not None:
+            linefiles.Encoder(_FdWriter(-1, ""), self.codec, level)  # checks level and package
+
     def _new_file(self, final: str) -> None:
         tmp, self.fd = atomic.create_temp(final)
         self.temps.append((tmp, final))
         self.pos = 0
+        if self.codec is not None:
+            self.encoder = linefiles.Encoder(_FdWriter(self.fd, final), self.codec, self.level)
 
     def _close_file(self) -> None:
         if self.fd < 0:
             return
         fd, self.fd = self.fd, -1
         try:
+            if self.encoder is not None:
+                encoder, self.encoder = self.encoder, None
+                encoder.close()
+                self.pos = encoder.f.pos
             os.ftruncate(fd, self.pos)  # a lent file may extend past the output (sparse end)
             if self.fsync:
                 os.fsync(fd)
@@ -190,7 +231,7 @@ class Sink:
     def region_file(self) -> tuple[int, str] | None:
         """The temporary file of a single-file output (fd, and the output name for messages),
         to hold buckets before anything is written to it (``None`` for streams and shards)."""
-        if self.sharded or self.stream is not None or self.bytes:
+        if self.sharded or self.stream is not None or self.bytes or self.codec is not None:
             return None
         return self.fd, self.temps[0][1]
 
@@ -205,7 +246,7 @@ class Sink:
     def offset_output(self) -> tuple[int, str] | None:
         """An fd to write the (single-file) output at offsets and the output name, or
         ``None``."""
-        if self.sharded or self.stream is not None:
+        if self.sharded or self.stream is not None or self.codec is not None:
             return None
         return self.fd, self.temps[0][1]
 
@@ -269,6 +310,8 @@ class Sink:
                 raise
             except OSError as e:
                 raise self._stream_error(e) from e
+        elif self.encoder is not None:
+            self.encoder.write(data)
         else:
             fileio.pwrite_all(self.fd, data, self.pos, self.temps[-1][1])
             self.pos += len(data)
@@ -317,6 +360,7 @@ class Sink:
 
     def abort(self) -> None:
         """Remove every temporary file of the output."""
+        self.encoder = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

@@ -1,0 +1,1 @@
+"""kexue.pretrain: MLM / whole-word MLM / NSP / UniLM / causal-LM pretraining."""
