@@ -11,6 +11,14 @@ import importlib
 import pkgutil
 import sys
 
+from kexue.cli._exitcodes import (
+    BROKEN_PIPE,
+    INTERRUPTED,
+    USAGE_ERROR,
+    did_you_mean,
+    quiet_stdout,
+)
+
 __all__ = ["main", "commands"]
 
 
@@ -58,12 +66,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name.startswith("_") or name not in commands():
-        print(f"kexue: unknown command {name!r}\n", file=sys.stderr)
+        hint = did_you_mean(name, commands())
+        print(f"kexue: unknown command {name!r}{hint}\n", file=sys.stderr)
         _usage(sys.stderr)
-        return 2
+        return USAGE_ERROR
     module = importlib.import_module(f"{__name__}.{name}")
     try:
-        return int(module.main(rest) or 0)
+        status = int(module.main(rest) or 0)
+        sys.stdout.flush()  # a closed pipe shows here when the output fitted in the buffer
+        return status
+    except BrokenPipeError:  # `kexue demo | head`: the reader went away; stop quietly
+        quiet_stdout()
+        return BROKEN_PIPE
     except KeyboardInterrupt:
         print("kexue: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED

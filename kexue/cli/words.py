@@ -20,6 +20,8 @@ import json
 import os
 import sys
 
+from kexue.cli._exitcodes import RUNTIME_ERROR, USAGE_ERROR, did_you_mean, misspelt
+
 _SUBCOMMANDS = ("discover", "segment", "evaluate")
 
 
@@ -183,6 +185,12 @@ def _evaluate(argv: list[str]) -> int:
     from kexue.text.segment import Segmenter
 
     gold = [line.split() for line in iter_lines([args.gold])]
+    if not any(len(g) > 1 for g in gold) and any(len(w) > 1 for g in gold for w in g):
+        # every line one "word": raw text, not a segmentation; the scores would look plausible
+        print(f"kexue words evaluate: error: the gold file {args.gold} has no word separators "
+              "(spaces); give a segmented file, one sentence a line, words separated by spaces",
+              file=sys.stderr)
+        return RUNTIME_ERROR
     if args.pred is not None:
         pred = [line.split() for line in iter_lines([args.pred])]
     else:
@@ -235,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     elif argv and argv[0] in {"-h", "--help"}:
         print(__doc__.strip())
         return 0
+    elif argv and misspelt(argv[0], _SUBCOMMANDS):  # `kexue words evalute`: not a corpus file
+        hint = did_you_mean(argv[0], _SUBCOMMANDS)
+        print(f"kexue words: unknown command {argv[0]!r}{hint}; commands: "
+              f"{', '.join(_SUBCOMMANDS)}", file=sys.stderr)
+        return USAGE_ERROR
     else:
         name, rest = "discover", argv
     handler = {"discover": _discover, "segment": _segment, "evaluate": _evaluate}[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,11 @@ def _find_config(checkpoint_path: str | Path) -> Path:
 def build_transformer_model(
     config_path: str | Path | dict[str, Any] | None = None,
     checkpoint_path: str | Path | None = None,
-    model: str = "bert",
+    model: str | None = None,
     application: str = "encoder",
+    *,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Build a Transformer of family ``model`` and (optionally) load a checkpoint.
@@ -93,7 +97,10 @@ def build_transformer_model(
             ``pytorch_model.bin``), a weights file, or a **TensorFlow checkpoint** (its prefix
             ``.../bert_model.ckpt``, its ``.index`` file, or its directory), read without
             TensorFlow; ``None`` keeps the random init.
-        model: a registered family: ``bert`` (``roberta``, ``wobert``), ``roformer``
+        model: a registered family; ``None`` (the default) takes it from the config's
+            ``model_type`` (``bert`` when the config has none, as a Google
+            ``bert_config.json``); an explicit family the config disagrees with raises. One of
+            ``bert`` (``roberta``, ``wobert``), ``roformer``
             (``roformer_sim``), ``nezha``, ``gpt2``, ``gpt2_ml``, ``t5`` (``t5.1.1``, ``mt5``,
             ``mt5.1.1``, ``t5_pegasus``).
         application: ``encoder`` (hidden states, or :class:`EncoderOutput` with heads),
@@ -106,12 +113,20 @@ def build_transformer_model(
             ``keep_tokens``, ``compound_tokens`` and, for T5, ``with_lm``. Anything else
             raises ``TypeError``.
 
+        dtype: the floating-point dtype of the returned model (``torch.bfloat16``,
+            ``torch.float16``, ...); the weights are loaded in float32 and cast once.
+        device: where the returned model lives (``"cuda"``, ``"cpu"``, ...).
+
     The checkpoint's names and shapes are checked against the config *before* the model is
     allocated, so a wrong ``vocab_size`` or layer count fails at once.
 
     Returns:
         The model in eval mode, with ``model.load_report`` when a checkpoint was loaded.
     """
+    _refuse_hub_name(checkpoint_path)
+    _refuse_hub_name(config_path)
+    if model is None:
+        model = _infer_family(config_path, checkpoint_path)
     family = get_family(model)
     config_cls = family.config_class
     field_names = {f.name for f in dataclasses.fields(config_cls)}
@@ -161,7 +176,7 @@ def build_transformer_model(
     if checkpoint_path is None:
         net = family.build(config, application, options)
         init_weights(net, std=float(data.get("initializer_range", 0.02)))
-        return net.eval()
+        return _place(net, dtype, device).eval()
 
     source = open_checkpoint(checkpoint_path)
     fmt = "tf" if isinstance(source, TFCheckpoint) else "hf"
@@ -179,7 +194,48 @@ def build_transformer_model(
     net = family.build(config, application, options)
     km = key_map_fn(net, source.keys(), vocab)
     net.load_report = apply_key_map(net, source, km, family=config.FAMILY, source=source.path)
-    return net.eval()
+    return _place(net, dtype, device).eval()
+
+
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _refuse_hub_name(path: Any) -> None:
+    """A missing relative ``owner/name`` path is a model-hub name: say kexue does not
+    download, and what to do instead."""
+    if isinstance(path, str | Path) and not Path(path).exists() and _HUB_NAME.match(str(path)):
+        raise ValueError(
+            f"{str(path)!r} does not exist here and looks like a model-hub name: kexue never "
+            "downloads models. Fetch the files (config.json, model.safetensors or "
+            "pytorch_model.bin, vocab.txt) with your hub client, then pass their directory as "
+            "checkpoint_path"
+        )
+
+
+def _infer_family(config_path: Any, checkpoint_path: Any) -> str:
+    """The ``model=`` name from the config's ``model_type`` (``bert`` when it has none)."""
+    if config_path is None:
+        if checkpoint_path is None:
+            raise ValueError("give config_path, checkpoint_path, or both")
+        config_path = _find_config(checkpoint_path)
+    model_type = load_config_dict(config_path).get("model_type")
+    if model_type is None:
+        return "bert"
+    for family in FAMILIES.values():
+        if model_type in family.model_types:
+            return family.name
+    raise ValueError(
+        f"the config {config_path} says model_type={model_type!r}, which no kexue family "
+        f"loads; known families: {sorted(FAMILIES)} (pass model= to choose one)"
+    )
+
+
+def _place(net: nn.Module, dtype: torch.dtype | None, device: str | torch.device | None):
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, not {dtype!r}")
+    if dtype is not None or device is not None:
+        net = net.to(device=device, dtype=dtype)
+    return net
 
 
 def precheck(

@@ -59,7 +59,7 @@ class FGM:
     Usage (Su's recipe updates with the adversarial loss only; add ``loss.backward()`` before
     for the common clean + adversarial variant, with ``retain_graph=True`` in ``perturb``)::
 
-        fgm = FGM(model, epsilon=0.5, name="embeddings.word_embeddings")
+        fgm = FGM(model, epsilon=0.5, name="embeddings.token")
         with fgm.watch():                     # needed for norm="per_sample" only
             loss = criterion(model(x), y)
         with fgm.perturb(loss):

@@ -15,9 +15,9 @@ def find_embedding(model: nn.Module, name: str | None = None) -> nn.Embedding:
     """Return the ``nn.Embedding`` to perturb.
 
     ``model`` may be the embedding itself. Otherwise ``name`` is a submodule path
-    (``model.get_submodule(name)``, e.g. ``"embeddings.word_embeddings"``); without ``name`` the
-    model must contain exactly one ``nn.Embedding`` (a Transformer has token, position and
-    segment embeddings, so pass ``name`` there).
+    (``model.get_submodule(name)``, e.g. ``"embeddings.token"`` for a kexue BERT); without
+    ``name`` the model must contain exactly one ``nn.Embedding`` (a Transformer has token,
+    position and segment embeddings, so pass ``name`` there).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(model).__name__}")

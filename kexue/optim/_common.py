@@ -83,6 +83,33 @@ def name_matches(name: str | None, patterns: Any) -> bool:
     return name is not None and any(pat in name for pat in patterns)
 
 
+#: Options whose entries are parameter-name substrings (a mapping's keys for the schedule).
+PATTERN_OPTIONS = ("exclude_from_weight_decay", "exclude_from_layer_adaptation",
+                   "paramwise_lr_schedule")
+
+
+def check_patterns_match(groups: list[dict[str, Any]]) -> None:
+    """Every name pattern given to a wrapper must match some parameter of the optimizer: a
+    pattern matching nothing (``"LayerNorm"`` on a kexue model, whose norms are named
+    ``...norm``) would silently change nothing. Raises ``ValueError`` listing the names."""
+    names = [n for g in groups for n in (g.get("param_names") or ()) if n is not None]
+    unmatched: dict[str, list[str]] = {}
+    for group in groups:
+        for option in PATTERN_OPTIONS:
+            for pat in group.get(option) or ():
+                if not any(pat in n for n in names):
+                    unmatched.setdefault(option, []).append(pat)
+    if unmatched:
+        shown = ", ".join(names[:40]) + (f", ... ({len(names) - 40} more)" if len(names) > 40
+                                         else "")
+        what = "; ".join(f"{opt} {sorted(set(p))}" for opt, p in unmatched.items())
+        raise ValueError(
+            f"name pattern(s) matching no parameter: {what} (a pattern matches when it is a "
+            f"substring of a name; kexue models name their layer norms '...norm'). "
+            f"Parameter names: {shown}"
+        )
+
+
 def check_patterns(option: str, patterns: Any) -> tuple[str, ...]:
     if isinstance(patterns, str):
         raise TypeError(f"{option} must be a list of name substrings, not a single string")

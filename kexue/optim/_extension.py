@@ -44,6 +44,7 @@ from kexue.optim._common import (
     KexueOptimizer,
     check_compatible_state_dict,
     check_nonfinite,
+    check_patterns_match,
     param_index,
     restore_state_dtypes,
     screen_nonfinite,
@@ -88,6 +89,7 @@ class OptimizerExtension:
         self.extension_state: dict[torch.Tensor, dict[str, Any]] = {}
         self._ext_backup: list[tuple[torch.Tensor, torch.Tensor]] | None = None
         super().__init__(params, *args, **kwargs)  # the wrapped optimizer; unknown kwargs raise
+        check_patterns_match(self.param_groups)  # type: ignore[attr-defined]
 
     # ---- param groups --------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ class WeightDecayMixin(OptimizerExtension):
     before the step; it is applied only on real updates.
 
     Options (also per param group): ``weight_decay_rate`` (>= 0, default 0.01) and
-    ``exclude_from_weight_decay``: name substrings (e.g. ``["bias", "LayerNorm"]``) whose
+    ``exclude_from_weight_decay``: name substrings (e.g. ``["bias", "norm"]``) whose
     parameters are not decayed; needs ``model.named_parameters()``.
     """
 
@@ -65,6 +65,6 @@ def extend_with_weight_decay(base: type[Optimizer], name: str | None = None) -> 
 
         AdaXW = extend_with_weight_decay(AdaX, "AdaXW")
         opt = AdaXW(model.named_parameters(), lr=1e-3, weight_decay_rate=0.01,
-                    exclude_from_weight_decay=["bias", "LayerNorm"])
+                    exclude_from_weight_decay=["bias", "norm"])
     """
     return extend(base, WeightDecayMixin, name, "WithWeightDecay")
