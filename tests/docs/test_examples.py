@@ -46,7 +46,7 @@ def test_bash_blocks_run_and_markers_skip(tmp_path):
     page.write_text(
         "```python\nx = 1\n```\n\n```python\nassert x == 1  # one namespace a page\n```\n\n"
         "<!-- not-run: shape only -->\n```python\nundefined_name\n```\n\n"
-        "```bash\nkexue words --help | grep -q min-count\ntest -d bert_dir\n```\n\n"
+        "```bash\nkexue words --help | grep min-count >/dev/null\ntest -d bert_dir\n```\n\n"
         "```bash\nkexue no-such-command\n```\n\n"
         "```python\n>>> 1 + 1\n3\n```\n",
         encoding="utf-8")
