@@ -51,20 +51,10 @@ def unigram_accuracy(train: TokenStore, examples, first_normal: int) -> tuple[fl
     return float((labels == guess).mean()), guess
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", required=True)
-    ap.add_argument("--run-dir", required=True)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--record", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    config = load_config(args.config)
-    if "lm" in config["objectives"]:
-        raise SystemExit("this script evaluates MLM models")
-    run = Path(args.run_dir)
-    model_dir = Path(args.model) if args.model else run / "model"
+def measure(config: dict, run: Path, model_dir: Path) -> tuple[dict, dict]:
+    """Masked-token accuracy of the model in ``model_dir``, of the model at step 0 and of
+    the unigram guess, on the whole validation shard and on its first ``eval_examples``
+    examples; returns ``(rows, info)``."""
     _, token_dict, _ = load_tokenizer(config)
     sp = SpecialIds(token_dict)
     valid = valid_examples(config, TokenStore(run / "data" / "valid"), token_dict)
@@ -80,18 +70,38 @@ def main() -> int:
     torch.manual_seed(config["train"]["seed"])
     step0 = build_pretrainer(family, {**mc, "vocab_size": len(token_dict)},
                              dict(config["objectives"]))
-    uni, guess = unigram_accuracy(TokenStore(run / "data" / "train"), valid, sp.first_normal)
+    train = TokenStore(run / "data" / "train")
+    uni, guess = unigram_accuracy(train, valid, sp.first_normal)
     rows = {}
     for name, part in (("whole validation shard", valid), (f"first {n_slice} examples",
                                                             valid[:n_slice])):
         rows[name] = {"model": evaluate(pre, part), "step 0": evaluate(step0, part),
-                      "unigram": unigram_accuracy(TokenStore(run / "data" / "train"), part,
-                                                  sp.first_normal)[0],
+                      "unigram": unigram_accuracy(train, part, sp.first_normal)[0],
                       "examples": len(part),
                       "masked": int(sum((e["labels"] != -100).sum() for e in part))}
     names = {i: t for t, i in token_dict.items()}
-    print(f"model {model_dir}; unigram guess {names[guess]!r} (id {guess}) "
-          f"(overall {uni:.4f})\n")
+    info = {"guess": names[guess], "guess_id": guess, "unigram_overall": uni,
+            "slice": valid[:n_slice], "slice_name": f"first {n_slice} examples"}
+    return rows, info
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--record", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config(args.config)
+    if "lm" in config["objectives"]:
+        raise SystemExit("this script evaluates MLM models")
+    run = Path(args.run_dir)
+    model_dir = Path(args.model) if args.model else run / "model"
+    rows, info = measure(config, run, model_dir)
+    print(f"model {model_dir}; unigram guess {info['guess']!r} (id {info['guess_id']}) "
+          f"(overall {info['unigram_overall']:.4f})\n")
     print("| data | examples | masked tokens | model | step 0 | unigram guess | model / unigram |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
