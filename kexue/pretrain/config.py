@@ -8,7 +8,13 @@ Sections and their keys (all checked; an unknown key is an error naming it):
   any config field of the family (``hidden_size``, ``num_hidden_layers``, ...);
   ``vocab_size`` is filled from the vocabulary.
 - ``[vocab]``: ``path`` (a BERT ``vocab.txt``), ``simplified`` (bert4keras's simplified
-  vocabulary: redundant multi-character tokens dropped, ``keep_tokens`` for a checkpoint).
+  vocabulary: redundant multi-character tokens dropped, ``keep_tokens`` for a checkpoint),
+  ``base`` (with ``[model] checkpoint``: the checkpoint's own vocabulary; default its
+  ``vocab.txt``, in the checkpoint directory or beside a TF checkpoint or weights file). With a
+  checkpoint, the model's vocabulary is ``path`` (simplified or not) and its embedding rows,
+  tied MLM output and MLM bias are carried over from ``base``: a token ``base`` holds keeps its
+  row, any other starts at the mean of the rows of its pieces
+  (:func:`kexue.text.vocab_carry.carry_over`; ``path`` may equal ``base``).
 - ``[data]``: ``train`` (list of files or glob patterns), ``valid`` (one file),
   ``max_length``, ``whole_word``, ``mask_rate``.
 - ``[objectives]``: weights, e.g. ``nsp = 1.0`` (MLM + NSP), ``mlm = 1.0``,
@@ -33,7 +39,7 @@ __all__ = ["load_config", "DEFAULTS", "train_files"]
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "model": {"family": "roformer", "checkpoint": ""},
-    "vocab": {"path": "", "simplified": True},
+    "vocab": {"path": "", "simplified": True, "base": ""},
     "data": {"train": [], "valid": "", "max_length": 128, "whole_word": True,
              "mask_rate": 0.15},
     "objectives": {},
@@ -77,6 +83,9 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError("config: [objectives] is empty (e.g. nsp = 1.0)")
     if not out["vocab"]["path"]:
         raise ValueError("config: [vocab] path is missing")
+    if out["vocab"]["base"] and not out["model"]["checkpoint"]:
+        raise ValueError("config: [vocab] base is the vocabulary of [model] checkpoint, "
+                         "which is missing")
     if not out["data"]["train"] or not out["data"]["valid"]:
         raise ValueError("config: [data] needs train (files or patterns) and valid")
     if isinstance(out["data"]["train"], str):
