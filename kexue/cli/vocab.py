@@ -2,7 +2,8 @@
 
 Usage:
 
-    kexue vocab build CORPUS... -o vocab.txt [--kind char|wordpiece] [--size N] [--min-count K]
+    kexue vocab build CORPUS... -o/--output vocab.txt [--kind char|wordpiece] [--size N]
+                      [--min-count K] [-q/--quiet]
 
 The corpora are line files, plain or compressed (gzip, bzip2, xz, zstd: recognised by
 content), strict UTF-8. ``--kind char`` (the default) keeps every character (and ``##``
