@@ -31,6 +31,14 @@ def test_count_words_follows_the_tokenizer():
     assert count_words(["Café"], do_lower_case=False) == {"Café": 1}
 
 
+def test_basic_tokenize_is_the_same_on_both_backends():
+    specials = {t: i for i, t in enumerate(SPECIALS)}
+    rare = "\U0002b820\u0e33"  # characters HF tokenizers classifies differently
+    for text in [*MIXED, "Ünïcode 中文 " + rare + "abc"]:
+        fast = Tokenizer(specials).basic_tokenize(text)
+        assert fast == Tokenizer(specials, backend="python").basic_tokenize(text)
+
+
 def test_char_vocab_counts_and_order():
     v = char_vocab(count_words(SMALL))
     assert v.tokens == [*SPECIALS, *SMALL_ORDER]
