@@ -1,8 +1,9 @@
 """A vocabulary built for a corpus vs the simplified Google vocabulary, on real text.
 
 Builds a character vocabulary and a WordPiece vocabulary from one training shard of
-``pretrain_zh`` (``kexue.text.vocab_build``), both of the simplified Google vocabulary's size
-(13,585 tokens), and measures on the validation shard:
+``pretrain_zh`` (``kexue.text.vocab_build``), minimum count 2, both capped at the simplified
+Google vocabulary's size (13,585 tokens; one shard fills less), and measures on the validation
+shard:
 
 - the ``[UNK]`` rate (share of tokens that are ``[UNK]``) of each, and of the simplified
   Google vocabulary;
