@@ -3,6 +3,8 @@ in the embedding, the tied MLM / LM output and the MLM bias; the heads come over
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -18,6 +20,7 @@ PIECES = [[0], [1], [2], [3], [4], [5], [6], [5, 6], [7], [1], [9, 10], [13, 14,
 
 BERT = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
             max_position_embeddings=32, vocab_size=len(OLD))
+TF_FIXTURES = Path(__file__).resolve().parents[1] / "models" / "tf_fixtures"
 GPT = dict(n_embd=16, n_layer=1, n_head=2, n_positions=32, vocab_size=len(OLD))
 
 
@@ -97,3 +100,22 @@ def test_rows_are_old_rows_or_piece_means(tmp_path, family, dtype):
     expect = torch.stack([a[..., p].mean(-1) for p in PIECES], -1)
     torch.testing.assert_close(b, expect, rtol=1e-5, atol=1e-3 if dtype == torch.float16
                                else 1e-5)
+
+
+def test_tf_checkpoint_rows_bias_and_nsp_head():
+    """A TensorFlow BERT checkpoint (written by real TensorFlow, 24 tokens) continued on NEW:
+    the word embeddings and ``cls/predictions/output_bias`` rows follow the pieces, the NSP
+    head is the stored one."""
+    from kexue.models.loading import read_weights
+
+    prefix = TF_FIXTURES / "bert_mlm_nsp" / "bert_model.ckpt"
+    old_vocab = OLD + [f"x{i}" for i in range(24 - len(OLD))]
+    c = carry_over(old_vocab, NEW)
+    new = build_transformer_model(checkpoint_path=prefix, model="bert", with_mlm=True,
+                                  with_nsp=True, **c.model_kwargs())
+    tf = read_weights(prefix)
+    for mine, theirs in ((new.embeddings.token.weight, tf["bert/embeddings/word_embeddings"]),
+                         (new.mlm.bias, tf["cls/predictions/output_bias"])):
+        expect = torch.stack([theirs[p].double().mean(0).to(theirs.dtype) for p in PIECES])
+        assert torch.equal(mine.detach(), expect.float())
+    assert torch.equal(new.nsp.dense.weight.detach(), tf["cls/seq_relationship/output_weights"])
