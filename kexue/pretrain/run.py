@@ -68,7 +68,7 @@ def load_tokenizer(config: dict[str, Any]):
 def base_vocab_path(config: dict[str, Any]) -> str:
     """The vocabulary of ``[model] checkpoint``: ``[vocab] base``, else the checkpoint's
     ``vocab.txt`` (in its directory, or beside a TF checkpoint prefix or weights file)."""
-    if config["vocab"]["base"]:
+    if config["vocab"].get("base"):
         path = config["vocab"]["base"]
         if not os.path.isfile(path):
             raise FileNotFoundError(f"[vocab] base {path!r} does not exist")

@@ -119,3 +119,12 @@ def test_base_vocabulary_is_required_or_found(tmp_path, domain):
     path.write_text('name = "x"\n[vocab]\npath = "v.txt"\nbse = "x.txt"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['bse'\] in \[vocab\]"):
         load_config(path)
+
+
+def test_config_without_base_reads_as_before(tmp_path, domain):
+    """``base`` is optional, not defaulted: a run started before it existed saved its config
+    without it, and a resumed run refuses a config that reads differently."""
+    config = _config(tmp_path, domain)
+    assert set(config["vocab"]) == {"path", "simplified"}
+    config = _config(tmp_path, domain, base='base = "x.txt"')
+    assert config["vocab"]["base"] == "x.txt"
