@@ -118,3 +118,13 @@ def test_build_vocab_errors(tmp_path):
     empty.write_text("\n \n", encoding="utf-8")
     with pytest.raises(ValueError, match="holds no text"):
         build_vocab([empty], "char")
+
+
+def test_wordpiece_without_hf_tokenizers_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # as if it were not installed
+    words = count_words(SMALL)  # the character path needs nothing beyond the standard library
+    assert char_vocab(words).tokens == [*SPECIALS, *SMALL_ORDER]
+    with pytest.raises(ImportError, match=r"pip install 'kexue\[text\]'"):
+        wordpiece_vocab(words, size=50)
