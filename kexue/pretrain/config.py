@@ -6,9 +6,16 @@ Sections and their keys (all checked; an unknown key is an error naming it):
 - ``[model]``: ``family`` (a kexue family: ``roformer``, ``bert``, ``nezha``, ``gpt2``, ...),
   ``checkpoint`` (optional: an HF or TF checkpoint to continue from, domain pretraining), and
   any config field of the family (``hidden_size``, ``num_hidden_layers``, ...);
-  ``vocab_size`` is filled from the vocabulary.
+  ``vocab_size`` is filled from the vocabulary. With a checkpoint, its own config gives the
+  fields and those written here override them.
 - ``[vocab]``: ``path`` (a BERT ``vocab.txt``), ``simplified`` (bert4keras's simplified
-  vocabulary: redundant multi-character tokens dropped, ``keep_tokens`` for a checkpoint).
+  vocabulary: redundant multi-character tokens dropped, ``keep_tokens`` for a checkpoint),
+  ``base`` (optional, with ``[model] checkpoint``: the checkpoint's own vocabulary; default its
+  ``vocab.txt``, in the checkpoint directory or beside a TF checkpoint or weights file). With a
+  checkpoint, the model's vocabulary is ``path`` (simplified or not) and its embedding rows,
+  tied MLM output and MLM bias are carried over from ``base``: a token ``base`` holds keeps its
+  row, any other starts at the mean of the rows of its pieces
+  (:func:`kexue.text.vocab_carry.carry_over`; ``path`` may equal ``base``).
 - ``[data]``: ``train`` (list of files or glob patterns), ``valid`` (one file),
   ``max_length``, ``whole_word``, ``mask_rate``.
 - ``[objectives]``: weights, e.g. ``nsp = 1.0`` (MLM + NSP), ``mlm = 1.0``,
@@ -29,7 +36,7 @@ import os
 import tomllib
 from typing import Any
 
-__all__ = ["load_config", "DEFAULTS", "train_files"]
+__all__ = ["load_config", "DEFAULTS", "OPTIONAL", "train_files"]
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "model": {"family": "roformer", "checkpoint": ""},
@@ -42,6 +49,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
               "checkpoint_every": 500, "eval_every": 500, "eval_examples": 512,
               "threads": 0, "precision": "fp32", "log_every": 50},
 }
+
+#: Keys allowed without a default: present in the loaded config only when given, so the config
+#: of a run started before they existed reads the same (a run refuses a changed config).
+OPTIONAL: dict[str, set[str]] = {"vocab": {"base"}}
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -62,10 +73,11 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         if not isinstance(given, dict):
             raise ValueError(f"config: [{section}] must be a table")
         if section not in ("model", "objectives"):
-            bad = set(given) - set(defaults)
+            known = set(defaults) | OPTIONAL.get(section, set())
+            bad = set(given) - known
             if bad:
                 raise ValueError(f"config: unknown key(s) {sorted(bad)} in [{section}] "
-                                 f"(known: {sorted(defaults)})")
+                                 f"(known: {sorted(known)})")
         merged = {**defaults, **given}
         for key, value in defaults.items():
             if key in given and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -77,6 +89,11 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError("config: [objectives] is empty (e.g. nsp = 1.0)")
     if not out["vocab"]["path"]:
         raise ValueError("config: [vocab] path is missing")
+    if "base" in out["vocab"] and not isinstance(out["vocab"]["base"], str):
+        raise ValueError("config: [vocab] base must be a path (a string)")
+    if out["vocab"].get("base") and not out["model"]["checkpoint"]:
+        raise ValueError("config: [vocab] base is the vocabulary of [model] checkpoint, "
+                         "which is missing")
     if not out["data"]["train"] or not out["data"]["valid"]:
         raise ValueError("config: [data] needs train (files or patterns) and valid")
     if isinstance(out["data"]["train"], str):

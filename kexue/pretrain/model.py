@@ -127,21 +127,33 @@ class CausalLMPretrainer(nn.Module):
 
 
 def build_pretrainer(family: str, config: Mapping[str, Any], objectives: Mapping[str, float],
-                     checkpoint_path: str | None = None) -> nn.Module:
+                     checkpoint_path: str | None = None, *,
+                     keep_tokens: list[int] | None = None,
+                     compound_tokens: list[list[int]] | None = None) -> nn.Module:
     """The pretraining module for ``objectives``: a fresh model of ``family`` with ``config``
     (BERT-style initialisation), or the checkpoint ``checkpoint_path`` (HF or TF, any
-    family kexue loads) continued (domain pretraining); in training mode."""
+    family kexue loads) continued (domain pretraining): its own config, ``config``'s fields
+    overriding, its vocabulary rows picked and built by ``keep_tokens`` /
+    ``compound_tokens`` (:func:`kexue.text.vocab_carry.carry_over`); in training mode."""
     config = dict(config)
+    load: dict[str, Any] = {}
+    if keep_tokens is not None or compound_tokens:
+        if checkpoint_path is None:
+            raise ValueError("keep_tokens / compound_tokens need a checkpoint to carry rows from")
+        load = {"keep_tokens": keep_tokens, "compound_tokens": compound_tokens}
+
+    def build(**options: Any) -> nn.Module:
+        if checkpoint_path is None:
+            return build_transformer_model(config, model=family, **options)
+        return build_transformer_model(None, checkpoint_path, model=family, **config, **load,
+                                       **options)
+
     if "lm" in objectives:
-        model = build_transformer_model(config, checkpoint_path, model=family, application="lm")
-        return CausalLMPretrainer(model).train()
+        return CausalLMPretrainer(build(application="lm")).train()
     if "unilm" in objectives:
-        model = build_transformer_model(config, checkpoint_path, model=family,
-                                        application="unilm")
-        return BertPretrainer(model).train()
+        return BertPretrainer(build(application="unilm")).train()
     nsp = "nsp" in objectives
-    kwargs: dict[str, Any] = {"with_mlm": True}
+    options: dict[str, Any] = {"with_mlm": True}
     if nsp:
-        kwargs["with_nsp"] = True
-    model = build_transformer_model(config, checkpoint_path, model=family, **kwargs)
-    return BertPretrainer(model, nsp=nsp).train()
+        options["with_nsp"] = True
+    return BertPretrainer(build(**options), nsp=nsp).train()

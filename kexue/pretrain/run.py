@@ -7,7 +7,9 @@
    with another vocabulary or other files is refused;
 2. ``RUN_DIR/config.toml``: a copy of the config on the first start; a later start with a
    different config is refused (resume with the same command, or use a new run directory);
-3. the model (kexue.pretrain.model), AdamW with decoupled weight decay (none on biases and
+3. the model (kexue.pretrain.model): fresh, or ``[model] checkpoint`` continued with its
+   embedding rows carried over to the config's vocabulary (:func:`carry_vocabulary`, checked
+   before the token stores are built); AdamW with decoupled weight decay (none on biases and
    LayerNorms), warm-up then linear decay (``PiecewiseLinearLR``), and ``fit`` on the
    stream (kexue.pretrain.examples) with resumable checkpoints in ``RUN_DIR/checkpoints``
    (the stream position is saved in them), ``log.csv``, held-out metrics every
@@ -38,7 +40,8 @@ from kexue.pretrain.examples import PretrainStream, SpecialIds
 from kexue.pretrain.model import BertPretrainer, build_pretrainer
 from kexue.pretrain.tokens import TokenStore, build_token_store
 
-__all__ = ["pretrain", "load_tokenizer", "open_store", "evaluate", "collate"]
+__all__ = ["pretrain", "load_tokenizer", "open_store", "evaluate", "collate",
+           "base_vocab_path", "carry_vocabulary"]
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -60,6 +63,33 @@ def load_tokenizer(config: dict[str, Any]):
     else:
         token_dict, keep = load_vocab(path), None
     return Tokenizer(token_dict), token_dict, keep
+
+
+def base_vocab_path(config: dict[str, Any]) -> str:
+    """The vocabulary of ``[model] checkpoint``: ``[vocab] base``, else the checkpoint's
+    ``vocab.txt`` (in its directory, or beside a TF checkpoint prefix or weights file)."""
+    if config["vocab"].get("base"):
+        path = config["vocab"]["base"]
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"[vocab] base {path!r} does not exist")
+        return path
+    checkpoint = config["model"]["checkpoint"]
+    folder = checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint) or "."
+    path = os.path.join(folder, "vocab.txt")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"the checkpoint {checkpoint!r} has no vocab.txt beside it: "
+                                f"name its vocabulary in [vocab] base")
+    return path
+
+
+def carry_vocabulary(config: dict[str, Any], token_dict: dict[str, int]):
+    """The :class:`kexue.text.vocab_carry.CarryOver` from the checkpoint's vocabulary to
+    ``token_dict`` (the config's), or ``None`` without ``[model] checkpoint``."""
+    from kexue.text.vocab_carry import carry_over
+
+    if not config["model"]["checkpoint"]:
+        return None
+    return carry_over(base_vocab_path(config), token_dict)
 
 
 def _vocab_sha(token_dict: dict[str, int]) -> str:
@@ -170,6 +200,7 @@ def pretrain(config: dict[str, Any], run_dir: str | os.PathLike, *, progress: bo
         write_text(saved, _config_text(config))
 
     tokenizer, token_dict, _ = load_tokenizer(config)
+    carry = carry_vocabulary(config, token_dict)
     dc = config["data"]
     store = open_store(run / "data" / "train", train_files(config), tokenizer, token_dict,
                        whole_word=dc["whole_word"], build=main, progress=progress and main)
@@ -191,9 +222,15 @@ def pretrain(config: dict[str, Any], run_dir: str | os.PathLike, *, progress: bo
     mc = dict(config["model"])
     family = mc.pop("family")
     checkpoint = mc.pop("checkpoint") or None
-    mc["vocab_size"] = len(token_dict)
+    if carry is None:
+        mc["vocab_size"] = len(token_dict)
+    elif main and progress:
+        print(f"vocabulary: {len(token_dict)} tokens, {carry.known} with their checkpoint "
+              f"row, {len(carry.built)} from the mean of their pieces "
+              f"({len(carry.unk_tokens)} of them from [UNK])")
     torch.manual_seed(tc["seed"])
-    model = build_pretrainer(family, mc, objectives, checkpoint)
+    model = build_pretrainer(family, mc, objectives, checkpoint,
+                             **(carry.model_kwargs() if carry is not None else {}))
     if torch.cuda.is_available():  # under torchrun, torch.cuda's device is LOCAL_RANK's
         model.to(torch.device("cuda", torch.cuda.current_device()))
     opt = torch.optim.AdamW(_param_groups(model, tc["weight_decay"]), lr=tc["lr"])

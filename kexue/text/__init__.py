@@ -3,6 +3,9 @@
 - ``vocab``      ``load_vocab`` (+ bert4keras simplification → ``keep_tokens``), ``save_vocab``
 - ``tokenizer``  ``Tokenizer``: BERT WordPiece with ``encode/decode/tokenize/rematch``
 - ``wobert``     WoBERT vocabulary, jieba word tokenizer, ``compound_tokens`` (archives/7758)
+- ``vocab_build`` a vocabulary for a new corpus: characters by frequency, or WordPiece
+- ``vocab_carry`` a checkpoint's rows carried to a new vocabulary (``keep_tokens`` /
+  ``compound_tokens``, domain pretraining)
 - ``ngrams``     streaming character n-gram counting with a bounded table
 - ``discovery``  new-word discovery: cohesion, cutting, back-tracking (archives/4256, 6920)
 - ``segment``    unigram max-probability segmentation with a lexicon (archives/5476)

@@ -277,6 +277,18 @@ class Tokenizer:
             self._probed.add(ch)
         return chars.isdisjoint(self._disagree)
 
+    def basic_tokenize(self, text: str) -> list[str]:
+        """The words WordPiece sees in ``text``: steps 1–5 of the module docstring (no
+        ``pre_tokenize``, no special-token handling). A vocabulary builder counts these
+        (:mod:`kexue.text.vocab_build`), so what it builds is what this tokenizer needs."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, got {type(text).__name__}")
+        if self._halfwidth:
+            text = to_halfwidth(text)
+        if self._fast is not None and self._fast_safe(text):
+            return self._fast_words(text)
+        return self._basic_words(text)
+
     def _tokenize_plain(self, text: str) -> list[str]:
         if self._halfwidth:
             text = to_halfwidth(text)

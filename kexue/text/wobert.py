@@ -15,7 +15,9 @@ BERT with a vocabulary of characters *and* frequent words:
    ``E[new] = (1/k) Σ_i E[old_i]`` (and the tied MLM output row likewise). ``compound_tokens``
    lists those ``old_i`` as ids into the ORIGINAL vocab, matching
    ``kexue.models.build_transformer_model(..., keep_tokens=..., compound_tokens=...)``, which
-   appends one row per entry after the ``keep_tokens`` rows.
+   appends one row per entry after the ``keep_tokens`` rows. The pieces come from
+   :func:`kexue.text.vocab_carry.token_pieces`, which also serves any new vocabulary
+   (:func:`kexue.text.vocab_carry.carry_over`, domain pretraining).
 
 Pitfall: a new word whose characters include one missing from the vocab averages the ``[UNK]`` row
 (the reference does the same); ``WoBERTVocab.unk_words`` lists such words.
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from kexue.text.tokenizer import Tokenizer
 from kexue.text.vocab import load_vocab, save_vocab
+from kexue.text.vocab_carry import token_pieces
 
 __all__ = [
     "WOBERT_STARTSWITH",
@@ -141,7 +144,7 @@ def build_wobert_vocab(
             continue
         if any(c.isspace() for c in w):
             raise ValueError(f"word {w!r} contains whitespace; it cannot be a vocab token")
-        pieces = plain.encode(w)[0][1:-1]
+        pieces = token_pieces(plain, w)
         if not pieces:
             raise ValueError(f"word {w!r} tokenizes to nothing; cannot initialise its embedding")
         if unk_id in pieces:
