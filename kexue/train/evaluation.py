@@ -31,7 +31,9 @@ class Evaluator(Callback):
 
     Under torchrun ``eval_fn`` runs on every rank: evaluate ``kexue.train.distributed.shard``
     of the data and combine with ``reduce_mean`` / ``all_reduce_sum`` so that every rank
-    returns the metric of the whole set.
+    returns the metric of the whole set. Under ``strategy="fsdp"`` every forward call is a
+    collective: ``eval_fn`` must make the same number of them on every rank (e.g. one batch
+    per shard, or shards padded to equal sizes).
 
     Args:
         eval_fn: ``model -> float | dict``.
@@ -80,11 +82,14 @@ class Evaluator(Callback):
                 if improved:
                     self.best = metrics[key]
                     self.best_step, self.best_epoch = trainer.step, trainer.epoch
-                    if self.keep_best:
-                        self.best_weights = {k: v.detach().to("cpu", copy=True)
-                                             for k, v in model.state_dict().items()}
-                    if self.save_best is not None and trainer.is_main:
-                        save_weights(self.save_best, model.state_dict())
+                    write = self.save_best is not None and trainer.is_main
+                    if self.keep_best or self.save_best is not None:
+                        # full CPU tensors (under FSDP: gathered, every rank takes part)
+                        weights = trainer.full_model_state(keep=self.keep_best or write)
+                        if self.keep_best:
+                            self.best_weights = weights
+                        if write:
+                            save_weights(self.save_best, weights)
         finally:
             model.train(was_training)
         trainer.log_metrics(metrics)
@@ -120,7 +125,7 @@ class Evaluator(Callback):
 
     def on_train_end(self, trainer: Any) -> None:
         if self.restore_best and self.best_weights is not None:
-            trainer.model.load_state_dict(self.best_weights)
+            trainer.load_model_state(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_step": self.best_step, "best_epoch": self.best_epoch,
