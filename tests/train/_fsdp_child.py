@@ -1,5 +1,5 @@
-"""torchrun child of tests/train/test_fsdp.py: the tiny float64 problem with Adam + EMA and
-clipping, sharded with FSDP2 over two gloo ranks. One launch runs every case (a torchrun
+"""torchrun child of tests/train/test_fsdp.py: the tiny float64 problem with Adam + EMA,
+clipping and two accumulated micro-batches of 2 examples per rank a step, sharded with FSDP2 over two gloo ranks. One launch runs every case (a torchrun
 start costs more than all the training here):
 
 - ``straight``: 12 steps under FSDP (Evaluator with EMA weights, ModelCheckpoint);
@@ -50,8 +50,8 @@ class StopAt(Callback):
             raise Stop(f"stopped at step {self.at}")
 
 
-def train(batch_size: int, ckpt_dir: str | None, *, strategy: str = "fsdp", stop_at: int = 0,
-          weights_dir: str | None = None):
+def train(batch_size: int, ckpt_dir: str | None, *, grad_accum: int = 2, strategy: str = "fsdp",
+          stop_at: int = 0, weights_dir: str | None = None):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     data = tiny_data(48, dtype=torch.float64)
@@ -76,7 +76,7 @@ def train(batch_size: int, ckpt_dir: str | None, *, strategy: str = "fsdp", stop
         kwargs["fsdp_units"] = lambda m: isinstance(m, nn.Linear)
     return fit(model, loss_fn, data,
                optimizer=lambda m: AdamEMA(m.parameters(), lr=0.05, ema_momentum=0.8),
-               batch_size=batch_size, steps=12, clip_grad_norm=0.5, checkpoint_dir=ckpt_dir,
+               batch_size=batch_size, grad_accum=grad_accum, steps=12, clip_grad_norm=0.5, checkpoint_dir=ckpt_dir,
                checkpoint_every=3 if ckpt_dir else None, resume=ckpt_dir is not None,
                progress=False, log_every=2, seed=5, strategy=strategy, callbacks=callbacks,
                **kwargs)
@@ -93,7 +93,7 @@ def record(tr, path: Path) -> None:
 
 def stopped(ckpt: Path, strategy: str) -> None:
     try:
-        train(4, str(ckpt), strategy=strategy, stop_at=7)
+        train(2, str(ckpt), strategy=strategy, stop_at=7)
     except Stop:
         pass
     else:
@@ -102,7 +102,7 @@ def stopped(ckpt: Path, strategy: str) -> None:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
-    tr = train(4, str(out / "ckpt_straight"), weights_dir=str(out / "weights"))
+    tr = train(2, str(out / "ckpt_straight"), weights_dir=str(out / "weights"))
     assert tr.world_size == 2 and tr.strategy == "fsdp"
     record(tr, out / "straight.pt")
     # an optimizer state of another shape than its sharded parameter is refused
@@ -122,8 +122,8 @@ if __name__ == "__main__":
         for name in ("ckpt_ddp_from_fsdp", "stopped_fsdp"):
             shutil.copytree(out / "ckpt_fsdp", out / name)
     distributed.barrier()
-    record(train(4, str(out / "ckpt_fsdp")), out / "fsdp.pt")
-    record(train(4, str(out / "ckpt_ddp_from_fsdp"), strategy="ddp"), out / "ddp_from_fsdp.pt")
+    record(train(2, str(out / "ckpt_fsdp")), out / "fsdp.pt")
+    record(train(2, str(out / "ckpt_ddp_from_fsdp"), strategy="ddp"), out / "ddp_from_fsdp.pt")
 
     stopped(out / "ckpt_fsdp_from_ddp", "ddp")
-    record(train(4, str(out / "ckpt_fsdp_from_ddp")), out / "fsdp_from_ddp.pt")
+    record(train(2, str(out / "ckpt_fsdp_from_ddp")), out / "fsdp_from_ddp.pt")

@@ -72,8 +72,9 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
     got = {k: torch.load(tmp_path / f"{k}.pt", weights_only=True)
            for k in ("straight", "fsdp", "ddp_from_fsdp", "fsdp_from_ddp")}
 
-    # FSDP equals one process with the doubled batch (Adam + EMA + clipping, uneven shards)
-    single = train(8, None, strategy="ddp")
+    # FSDP equals one process with the whole batch (2 ranks x 2 micro-batches x 2 examples =
+    # one batch of 8; Adam + EMA + clipping; uneven shards of 15 rows)
+    single = train(8, None, grad_accum=1, strategy="ddp")
     want = single.state_dict()
     _check_state(got["straight"], want, "fsdp")
     # the Evaluator ran on the EMA weights swapped into the shards and kept them gathered
@@ -96,7 +97,7 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
     one = tmp_path / "one"
     shutil.copytree(tmp_path / "stopped_fsdp", one)
     with pytest.warns(RuntimeWarning, match="written by 2 processes"):
-        resumed = train(8, str(one), strategy="ddp")
+        resumed = train(4, str(one), strategy="ddp")  # the same micro-batches of 4
     _check_state(resumed.state_dict(), want, "fsdp checkpoint resumed in one process")
 
     # rank 0 wrote plain full tensors (weights_only) with the keys of the unsharded model
@@ -111,8 +112,8 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
 
 def test_fsdp_script_runs_in_one_process_and_needs_an_optimizer_function(tmp_path):
     # without torchrun strategy="fsdp" trains the plain module (the same script everywhere)
-    tr = train(8, None, strategy="fsdp")
-    ref = train(8, None, strategy="ddp")
+    tr = train(4, None, strategy="fsdp")
+    ref = train(4, None, strategy="ddp")
     for k, v in ref.model.state_dict().items():
         assert torch.equal(tr.model.state_dict()[k], v)
     model = torch.nn.Linear(2, 2)
