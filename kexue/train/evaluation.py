@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from kexue.train import distributed
 from kexue.train.callbacks import Callback
 from kexue.train.weights import _better, save_weights
 
@@ -77,6 +78,7 @@ class Evaluator(Callback):
             with trainer.eval_weights(), torch.no_grad():
                 result = self.eval_fn(model)
                 metrics = self._metrics(result)
+                _check_same_on_every_rank(metrics)
                 key = self._key(metrics)
                 improved = _better(self.mode, metrics[key], self.best)
                 if improved:
@@ -135,6 +137,18 @@ class Evaluator(Callback):
         self.best, self.best_step = state["best"], state["best_step"]
         self.best_epoch, self.monitor = state["best_epoch"], state["monitor"]
         self.best_weights = state["best_weights"]
+
+
+def _check_same_on_every_rank(metrics: dict[str, float]) -> None:
+    """Under torchrun every rank must see the same metrics: the choice of the best weights
+    (and, under FSDP, the gathers it starts) must not differ between ranks."""
+    if not distributed.is_distributed():
+        return
+    every = distributed.gather_objects(metrics)
+    if any(m != every[0] for m in every[1:]):
+        raise ValueError(f"eval_fn returned different metrics on the ranks ({every}): combine "
+                         f"each rank's part with kexue.train.distributed.reduce_mean / "
+                         f"all_reduce_sum so every rank returns the metric of the whole set")
 
 
 class EarlyStopping(Callback):

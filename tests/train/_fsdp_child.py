@@ -1,6 +1,7 @@
 """torchrun child of tests/train/test_fsdp.py: the tiny float64 problem with Adam + EMA,
-clipping and two accumulated micro-batches of 2 examples per rank a step, sharded with FSDP2 over two gloo ranks. One launch runs every case (a torchrun
-start costs more than all the training here):
+clipping and two accumulated micro-batches of 2 examples per rank a step, sharded with FSDP2
+over two gloo ranks. One launch runs every case (a torchrun start costs more than all the
+training here):
 
 - ``straight``: 12 steps under FSDP (Evaluator with EMA weights, ModelCheckpoint);
 - ``fsdp``: the same run stopped by an error at step 7, then resumed under FSDP;
@@ -76,7 +77,8 @@ def train(batch_size: int, ckpt_dir: str | None, *, grad_accum: int = 2, strateg
         kwargs["fsdp_units"] = lambda m: isinstance(m, nn.Linear)
     return fit(model, loss_fn, data,
                optimizer=lambda m: AdamEMA(m.parameters(), lr=0.05, ema_momentum=0.8),
-               batch_size=batch_size, grad_accum=grad_accum, steps=12, clip_grad_norm=0.5, checkpoint_dir=ckpt_dir,
+               batch_size=batch_size, grad_accum=grad_accum, steps=12, clip_grad_norm=0.5,
+               checkpoint_dir=ckpt_dir,
                checkpoint_every=3 if ckpt_dir else None, resume=ckpt_dir is not None,
                progress=False, log_every=2, seed=5, strategy=strategy, callbacks=callbacks,
                **kwargs)
@@ -114,6 +116,16 @@ if __name__ == "__main__":
         refused = str(e)
     else:
         refused = ""
+    # an eval_fn whose metric differs between the ranks: a clear error on every rank, not a
+    # hang in the gathers of the best weights that only some ranks would start
+    model = tiny_model(dropout=0.0, dtype=torch.float64)
+    try:
+        fit(model, loss_fn, tiny_data(8, dtype=torch.float64),
+            optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.1), batch_size=2, steps=1,
+            callbacks=[Evaluator(lambda m: float(tr.rank), every_steps=1)], strategy="fsdp",
+            progress=False)
+    except ValueError as e:
+        refused += "\n" + str(e)
     if tr.is_main:
         write_text(out / "refused.txt", refused)
 

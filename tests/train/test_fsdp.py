@@ -108,6 +108,7 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
     assert len(final["rng"]) == 2
     refused = (tmp_path / "refused.txt").read_text()
     assert "exp_avg" in refused and "cannot be sharded" in refused
+    assert "different metrics on the ranks ([{'score': 0.0}, {'score': 1.0}])" in refused
 
 
 def test_fsdp_script_runs_in_one_process_and_needs_an_optimizer_function(tmp_path):
