@@ -50,10 +50,13 @@ def is_sharded(t: Any) -> bool:
     return isinstance(t, torch.Tensor) and isinstance(t, _dtensor_type())
 
 
-def default_units(module: nn.Module) -> bool:
-    """The default FSDP units: every module held in an ``nn.ModuleList`` (the layers of a
-    transformer) is sharded as a unit of its own; the rest of the model forms the root unit."""
-    return bool(getattr(module, "_kexue_in_module_list", False))
+def default_units(model: nn.Module) -> Callable[[nn.Module], bool]:
+    """The default choice of FSDP units in ``model``: every module held in an
+    ``nn.ModuleList`` (the layers of a transformer) is a unit of its own; the rest of the
+    model forms the root unit."""
+    chosen = {id(child) for m in model.modules() if isinstance(m, nn.ModuleList)
+              for child in m}
+    return lambda module: id(module) in chosen
 
 
 def shard_model(model: nn.Module, device: torch.device, world_size: int,
@@ -70,21 +73,12 @@ def shard_model(model: nn.Module, device: torch.device, world_size: int,
     if "mesh" in fsdp_kwargs:
         raise ValueError("fsdp_kwargs: the mesh is built by fit (one dimension of all ranks)")
     mesh = init_device_mesh(device.type, (world_size,))
-    chosen = units or default_units
-    if units is None:
-        for m in model.modules():
-            if isinstance(m, nn.ModuleList):
-                for child in m:
-                    child._kexue_in_module_list = True  # type: ignore[assignment]
-    try:
-        # modules() is pre-order: reversed, every child comes before its parent
-        for m in reversed(list(model.modules())[1:]):
-            if chosen(m) and any(True for _ in m.parameters()):
-                fully_shard(m, mesh=mesh, **fsdp_kwargs)
-        fully_shard(model, mesh=mesh, **fsdp_kwargs)
-    finally:
-        for m in model.modules():
-            m.__dict__.pop("_kexue_in_module_list", None)
+    chosen = units or default_units(model)
+    # modules() is pre-order (each module once): reversed, every child comes before its parent
+    for m in reversed(list(model.modules())[1:]):
+        if chosen(m) and any(True for _ in m.parameters()):
+            fully_shard(m, mesh=mesh, **fsdp_kwargs)
+    fully_shard(model, mesh=mesh, **fsdp_kwargs)
     return model
 
 

@@ -3,10 +3,11 @@ clipping and two accumulated micro-batches of 2 examples per rank a step, sharde
 over two gloo ranks. One launch runs every case (a torchrun start costs more than all the
 training here):
 
-- ``straight``: 12 steps under FSDP (Evaluator with EMA weights, ModelCheckpoint);
-- ``fsdp``: the same run stopped by an error at step 7, then resumed under FSDP;
+- ``straight``: 8 steps under FSDP (Evaluator with EMA weights, ModelCheckpoint);
+- ``fsdp``: the same run stopped by an error at step 5, then resumed under FSDP;
 - ``ddp_from_fsdp``: a copy of that stopped run's checkpoints resumed under DDP;
-- ``fsdp_from_ddp``: a DDP run stopped at step 7, resumed under FSDP.
+- ``fsdp_from_single``: a one-process run stopped at step 5 (written by the test before the
+  launch), resumed under FSDP.
 
 Rank 0 writes ``OUT/<case>.pt`` (final full state, history, the Evaluator's best weights) and
 leaves a copy of the stopped FSDP run's checkpoints in ``OUT/stopped_fsdp`` for the test to
@@ -51,6 +52,10 @@ class StopAt(Callback):
             raise Stop(f"stopped at step {self.at}")
 
 
+STEPS = 8  # 6 steps an epoch (48 examples, 8 a step): the runs cross an epoch end
+STOP = 5  # the stopped runs resume from their step-4 checkpoint
+
+
 def train(batch_size: int, ckpt_dir: str | None, *, grad_accum: int = 2, strategy: str = "fsdp",
           stop_at: int = 0, weights_dir: str | None = None):
     torch.set_num_threads(1)
@@ -73,13 +78,13 @@ def train(batch_size: int, ckpt_dir: str | None, *, grad_accum: int = 2, strateg
     if stop_at:
         callbacks.append(StopAt(stop_at))
     kwargs: dict[str, Any] = {}
-    if strategy == "fsdp":
-        kwargs["fsdp_units"] = lambda m: isinstance(m, nn.Linear)
+    if strategy == "fsdp":  # the first Linear is a unit, the root holds the second one
+        kwargs["fsdp_units"] = lambda m: m is model[0]
     return fit(model, loss_fn, data,
                optimizer=lambda m: AdamEMA(m.parameters(), lr=0.05, ema_momentum=0.8),
-               batch_size=batch_size, grad_accum=grad_accum, steps=12, clip_grad_norm=0.5,
+               batch_size=batch_size, grad_accum=grad_accum, steps=STEPS, clip_grad_norm=0.5,
                checkpoint_dir=ckpt_dir,
-               checkpoint_every=3 if ckpt_dir else None, resume=ckpt_dir is not None,
+               checkpoint_every=4 if ckpt_dir else None, resume=ckpt_dir is not None,
                progress=False, log_every=2, seed=5, strategy=strategy, callbacks=callbacks,
                **kwargs)
 
@@ -93,25 +98,23 @@ def record(tr, path: Path) -> None:
             torch.save(state, f)
 
 
-def stopped(ckpt: Path, strategy: str) -> None:
+def stopped(ckpt: Path, batch_size: int, strategy: str) -> None:
     try:
-        train(2, str(ckpt), strategy=strategy, stop_at=7)
+        train(batch_size, str(ckpt), strategy=strategy, stop_at=STOP)
     except Stop:
         pass
     else:
         raise AssertionError("the run did not stop")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # OUT holds stopped_single/, a stopped one-process run
     out = Path(sys.argv[1])
     tr = train(2, str(out / "ckpt_straight"), weights_dir=str(out / "weights"))
     assert tr.world_size == 2 and tr.strategy == "fsdp"
     record(tr, out / "straight.pt")
     # an optimizer state of another shape than its sharded parameter is refused
-    opt_state = tr.state_dict()["optimizer"]
-    opt_state["state"][0]["exp_avg"] = torch.zeros(3)
     try:
-        fsdp.shard_optimizer_state(tr.optimizer, opt_state)
+        fsdp.shard_optimizer_state(tr.optimizer, {"state": {0: {"exp_avg": torch.zeros(3)}}})
     except ValueError as e:
         refused = str(e)
     else:
@@ -129,13 +132,11 @@ if __name__ == "__main__":
     if tr.is_main:
         write_text(out / "refused.txt", refused)
 
-    stopped(out / "ckpt_fsdp", "fsdp")
+    stopped(out / "ckpt_fsdp", 2, "fsdp")
     if tr.is_main:
         for name in ("ckpt_ddp_from_fsdp", "stopped_fsdp"):
             shutil.copytree(out / "ckpt_fsdp", out / name)
     distributed.barrier()
     record(train(2, str(out / "ckpt_fsdp")), out / "fsdp.pt")
     record(train(2, str(out / "ckpt_ddp_from_fsdp"), strategy="ddp"), out / "ddp_from_fsdp.pt")
-
-    stopped(out / "ckpt_fsdp_from_ddp", "ddp")
-    record(train(2, str(out / "ckpt_fsdp_from_ddp")), out / "fsdp_from_ddp.pt")
+    record(train(2, str(out / "stopped_single")), out / "fsdp_from_single.pt")

@@ -17,7 +17,7 @@ from kexue.train import fit, load_checkpoint
 from kexue.train.checkpoint import list_checkpoints
 from kexue.train.weights import load_weights
 from tests.faults import _child_env
-from tests.train._fsdp_child import train
+from tests.train._fsdp_child import STEPS, stopped, train
 from tests.train._tiny import AdamEMA
 
 CHILD = str(Path(__file__).with_name("_fsdp_child.py"))
@@ -58,19 +58,20 @@ def _check_state(got: dict, want: dict, what: str) -> None:
     assert [sorted(r) for r in got["history"]] == [sorted(r) for r in want["history"]]
     for g, w in zip(got["history"], want["history"]):
         assert g == pytest.approx(w, rel=1e-10, abs=1e-12), what
-    assert got["step"] == want["step"] == 12
+    assert got["step"] == want["step"] == STEPS
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
                     reason="torch.distributed with gloo is not available in this build")
 def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
+    stopped(tmp_path / "stopped_single", 4, "ddp")  # one process: the same micro-batches
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          CHILD, str(tmp_path)],
-        capture_output=True, text=True, env=_child_env(), timeout=300)
+        capture_output=True, text=True, env=_child_env(), timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     got = {k: torch.load(tmp_path / f"{k}.pt", weights_only=True)
-           for k in ("straight", "fsdp", "ddp_from_fsdp", "fsdp_from_ddp")}
+           for k in ("straight", "fsdp", "ddp_from_fsdp", "fsdp_from_single")}
 
     # FSDP equals one process with the whole batch (2 ranks x 2 micro-batches x 2 examples =
     # one batch of 8; Adam + EMA + clipping; uneven shards of 15 rows)
@@ -83,16 +84,16 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
     _close(load_weights(tmp_path / "weights" / "best.safetensors"), best, "best.safetensors")
     assert not torch.equal(best["0.weight"], want["model"]["0.weight"])  # EMA, not raw
 
-    # stopped at step 7, resumed from the step-6 checkpoint: bit-identical under FSDP
-    assert [s for s, _ in list_checkpoints(tmp_path / "stopped_fsdp")] == [3, 6]
-    assert got["fsdp"]["began_at"] == got["ddp_from_fsdp"]["began_at"] == 6
-    assert got["fsdp_from_ddp"]["began_at"] == 6 and got["straight"]["began_at"] == 0
+    # stopped at step 5, resumed from the step-4 checkpoint: bit-identical under FSDP
+    assert [s for s, _ in list_checkpoints(tmp_path / "stopped_fsdp")] == [4]
+    assert got["fsdp"]["began_at"] == got["ddp_from_fsdp"]["began_at"] == 4
+    assert got["fsdp_from_single"]["began_at"] == 4 and got["straight"]["began_at"] == 0
     _equal(got["fsdp"]["model"], got["straight"]["model"], "model")
     _equal(got["fsdp"]["optimizer"], got["straight"]["optimizer"], "optimizer")
     assert got["fsdp"]["history"] == got["straight"]["history"]
-    # one checkpoint format: FSDP -> DDP and DDP -> FSDP resume to the same result
+    # one checkpoint format: FSDP -> DDP and one process -> FSDP resume to the same result
     _check_state(got["ddp_from_fsdp"], want, "fsdp checkpoint resumed under ddp")
-    _check_state(got["fsdp_from_ddp"], want, "ddp checkpoint resumed under fsdp")
+    _check_state(got["fsdp_from_single"], want, "one-process checkpoint resumed under fsdp")
     # ... and in one process (the doubled batch; the RNG streams of 2 ranks cannot carry over)
     one = tmp_path / "one"
     shutil.copytree(tmp_path / "stopped_fsdp", one)
@@ -101,7 +102,7 @@ def test_fsdp_two_ranks_resume_and_match_one_process(tmp_path):
     _check_state(resumed.state_dict(), want, "fsdp checkpoint resumed in one process")
 
     # rank 0 wrote plain full tensors (weights_only) with the keys of the unsharded model
-    final = load_checkpoint(tmp_path / "ckpt_straight" / "ckpt-000000012.kexue")
+    final = load_checkpoint(tmp_path / "ckpt_straight" / "ckpt-000000008.kexue")
     assert {k: v.shape for k, v in final["model"].items()} == {
         k: v.shape for k, v in want["model"].items()}
     assert type(final["model"]["0.weight"]) is torch.Tensor
@@ -130,3 +131,39 @@ def test_fsdp_script_runs_in_one_process_and_needs_an_optimizer_function(tmp_pat
         fit(model, lambda m, b: m(b).sum(), [torch.zeros(2)],
             optimizer=lambda m: AdamEMA(m.parameters()), steps=1,
             fsdp_kwargs={}, progress=False)
+
+
+def test_units_are_sharded_innermost_first_then_the_root(monkeypatch):
+    import torch.distributed.device_mesh as device_mesh
+    import torch.distributed.fsdp as torch_fsdp
+
+    from kexue.train import fsdp
+
+    calls = []
+    monkeypatch.setattr(device_mesh, "init_device_mesh", lambda kind, shape: ("mesh", kind,
+                                                                              shape))
+    monkeypatch.setattr(torch_fsdp, "fully_shard",
+                        lambda m, mesh, **kw: calls.append((m, mesh, kw)))
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Linear(2, 2)
+            self.act = torch.nn.Tanh()
+
+    model = torch.nn.Module()
+    model.embed = torch.nn.Embedding(5, 2)
+    model.layers = torch.nn.ModuleList([Block(), Block(), torch.nn.Tanh()])  # Tanh: no params
+    model.head = torch.nn.Linear(2, 2)
+    names = {m: n for n, m in model.named_modules()}
+    fsdp.shard_model(model, torch.device("cpu"), 2, reshard_after_forward=False)
+    assert [names[m] for m, _, _ in calls] == ["layers.1", "layers.0", ""]
+    assert {(mesh, tuple(kw.items())) for _, mesh, kw in calls} == {
+        (("mesh", "cpu", (2,)), (("reshard_after_forward", False),))}
+    calls.clear()
+    fsdp.shard_model(model, torch.device("cpu"), 2,
+                     lambda m: isinstance(m, Block | torch.nn.Linear))
+    assert [names[m] for m, _, _ in calls] == [
+        "head", "layers.1.inner", "layers.1", "layers.0.inner", "layers.0", ""]
+    with pytest.raises(ValueError, match="mesh"):
+        fsdp.shard_model(model, torch.device("cpu"), 2, mesh=None)
