@@ -11,11 +11,12 @@ torchrun data parallelism (kexue.fm/archives/5765 and its follow-ups). One job a
 - :mod:`kexue.train.weights`  ``ModelCheckpoint`` and safetensors inference weights
 - :mod:`kexue.train.checkpoint`  the resumable checkpoint format
 - :mod:`kexue.train.distributed`  torchrun set-up, sharding and metric reduction
+- :mod:`kexue.train.fsdp`  ``strategy="fsdp"``: FSDP2 sharding, full-state gather, re-sharding
 
 Batching helpers (``sequence_padding``, ``PadCollate``, samplers) live in :mod:`kexue.data`.
 """
 
-from kexue.train import distributed
+from kexue.train import distributed, fsdp
 from kexue.train.callbacks import Callback, CallbackList
 from kexue.train.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from kexue.train.evaluation import EarlyStopping, Evaluator
@@ -49,6 +50,7 @@ __all__ = [
     "Warmup",
     "distributed",
     "fit",
+    "fsdp",
     "latest_checkpoint",
     "load_checkpoint",
     "load_weights",

@@ -3,9 +3,11 @@
 A callback is any object with some of these methods; :class:`Callback` provides empty ones.
 ``trainer`` is the :class:`kexue.train.loop.Trainer` running ``fit``: it exposes ``model``
 (the plain module), ``optimizer``, ``scheduler``, ``step`` (optimizer steps done), ``epoch``,
-``history``, ``is_main`` (rank 0), ``stop_training`` (set it to stop after this step) and
+``history``, ``is_main`` (rank 0), ``stop_training`` (set it to stop after this step),
 ``eval_weights()`` (a context manager that swaps the EMA weights in when the optimizer keeps
-an EMA). "Batch" hooks run once per optimizer step (after all its accumulated micro-batches).
+an EMA), ``full_model_state()`` (the full weights on the CPU; under ``strategy="fsdp"`` it
+gathers the shards, so every rank must call it) and ``load_model_state(state)``. "Batch"
+hooks run once per optimizer step (after all its accumulated micro-batches).
 
 ``logs`` of ``on_batch_end`` holds ``loss``, the step's loss as a tensor (reading it with
 ``float()`` syncs with the device, so only do it when you need it). ``on_epoch_end``'s logs

@@ -1,7 +1,8 @@
 """torchrun / ``torch.distributed`` helpers: set-up, rank, sharding and metric reduction.
 
-kexue trains data-parallel with PyTorch's own engine (``DistributedDataParallel``; gradient
-all-reduce happens in backward), never with home-made gradient synchronisation. A script
+kexue trains data-parallel with PyTorch's own engines (``DistributedDataParallel``, whose
+gradient all-reduce happens in backward, or FSDP2 with ``strategy="fsdp"``, see
+:mod:`kexue.train.fsdp`), never with home-made gradient synchronisation. A script
 started by ``torchrun --nproc_per_node=N script.py`` finds the usual torchrun variables
 (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT``) in its
 environment; :func:`setup` reads them and joins the process group (``gloo`` on CPU, ``nccl``

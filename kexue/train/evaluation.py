@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from kexue.train import distributed
 from kexue.train.callbacks import Callback
 from kexue.train.weights import _better, save_weights
 
@@ -31,7 +32,9 @@ class Evaluator(Callback):
 
     Under torchrun ``eval_fn`` runs on every rank: evaluate ``kexue.train.distributed.shard``
     of the data and combine with ``reduce_mean`` / ``all_reduce_sum`` so that every rank
-    returns the metric of the whole set.
+    returns the metric of the whole set. Under ``strategy="fsdp"`` every forward call is a
+    collective: ``eval_fn`` must make the same number of them on every rank (e.g. one batch
+    per shard, or shards padded to equal sizes).
 
     Args:
         eval_fn: ``model -> float | dict``.
@@ -75,16 +78,20 @@ class Evaluator(Callback):
             with trainer.eval_weights(), torch.no_grad():
                 result = self.eval_fn(model)
                 metrics = self._metrics(result)
+                _check_same_on_every_rank(metrics)
                 key = self._key(metrics)
                 improved = _better(self.mode, metrics[key], self.best)
                 if improved:
                     self.best = metrics[key]
                     self.best_step, self.best_epoch = trainer.step, trainer.epoch
-                    if self.keep_best:
-                        self.best_weights = {k: v.detach().to("cpu", copy=True)
-                                             for k, v in model.state_dict().items()}
-                    if self.save_best is not None and trainer.is_main:
-                        save_weights(self.save_best, model.state_dict())
+                    write = self.save_best is not None and trainer.is_main
+                    if self.keep_best or self.save_best is not None:
+                        # full CPU tensors (under FSDP: gathered, every rank takes part)
+                        weights = trainer.full_model_state(keep=self.keep_best or write)
+                        if self.keep_best:
+                            self.best_weights = weights
+                        if write:
+                            save_weights(self.save_best, weights)
         finally:
             model.train(was_training)
         trainer.log_metrics(metrics)
@@ -120,7 +127,7 @@ class Evaluator(Callback):
 
     def on_train_end(self, trainer: Any) -> None:
         if self.restore_best and self.best_weights is not None:
-            trainer.model.load_state_dict(self.best_weights)
+            trainer.load_model_state(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_step": self.best_step, "best_epoch": self.best_epoch,
@@ -130,6 +137,18 @@ class Evaluator(Callback):
         self.best, self.best_step = state["best"], state["best_step"]
         self.best_epoch, self.monitor = state["best_epoch"], state["monitor"]
         self.best_weights = state["best_weights"]
+
+
+def _check_same_on_every_rank(metrics: dict[str, float]) -> None:
+    """Under torchrun every rank must see the same metrics: the choice of the best weights
+    (and, under FSDP, the gathers it starts) must not differ between ranks."""
+    if not distributed.is_distributed():
+        return
+    every = distributed.gather_objects(metrics)
+    if any(m != every[0] for m in every[1:]):
+        raise ValueError(f"eval_fn returned different metrics on the ranks ({every}): combine "
+                         f"each rank's part with kexue.train.distributed.reduce_mean / "
+                         f"all_reduce_sum so every rank returns the metric of the whole set")
 
 
 class EarlyStopping(Callback):

@@ -3,7 +3,8 @@
 The loop of kexue.fm/archives/5765's Keras ``model.fit`` in PyTorch: epochs or steps,
 gradient accumulation, clipping, mixed precision, any ``torch.optim`` optimizer (kexue's
 wrappers included) and LR scheduler, Keras-style callbacks, exact resume after a crash, and
-data parallelism under ``torchrun`` with PyTorch's ``DistributedDataParallel``.
+data parallelism under ``torchrun`` with PyTorch's ``DistributedDataParallel`` or, with
+``strategy="fsdp"``, fully sharded with FSDP2 (:mod:`kexue.train.fsdp`).
 
 Example (bert4keras-style; ``train_data`` is a list of dicts)::
 
@@ -29,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
 from kexue.data.samplers import LengthBucketSampler, ShuffledBatchSampler
-from kexue.train import distributed
+from kexue.train import distributed, fsdp
 from kexue.train.callbacks import CallbackList
 from kexue.train.checkpoint import (
     CheckpointError,
@@ -48,6 +49,7 @@ from kexue.train.logs import CSVLogger, ProgressBar
 __all__ = ["NonFiniteLossError", "Trainer", "fit"]
 
 _PRECISIONS = ("fp32", "bf16", "fp16")
+_STRATEGIES = ("ddp", "fsdp")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -95,7 +97,7 @@ class Trainer:
         loss_fn: Callable[[nn.Module, Any], torch.Tensor],
         data: Any,
         *,
-        optimizer: torch.optim.Optimizer,
+        optimizer: torch.optim.Optimizer | Callable[[nn.Module], torch.optim.Optimizer],
         collate_fn: Callable[[list[Any]], Any] | None = None,
         batch_size: int = 32,
         epochs: int | None = None,
@@ -119,15 +121,29 @@ class Trainer:
         device: str | torch.device | None = None,
         log_every: int = 50,
         progress: bool = True,
+        strategy: str = "ddp",
         ddp_kwargs: Mapping[str, Any] | None = None,
+        fsdp_kwargs: Mapping[str, Any] | None = None,
+        fsdp_units: Callable[[nn.Module], bool] | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
         if not callable(loss_fn):
             raise TypeError("loss_fn must be a function (model, batch) -> scalar loss tensor")
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                            f"{type(optimizer).__name__}")
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"strategy must be one of {_STRATEGIES}, got {strategy!r}")
+        if isinstance(optimizer, torch.optim.Optimizer):
+            if strategy == "fsdp":
+                raise TypeError("strategy='fsdp' builds the optimizer after sharding the model "
+                                "(sharding replaces the parameters): pass a function, e.g. "
+                                "optimizer=lambda model: torch.optim.Adam(model.parameters())")
+        elif not callable(optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer or a function model -> "
+                            f"optimizer, got {type(optimizer).__name__}")
+        if strategy != "fsdp" and (fsdp_kwargs is not None or fsdp_units is not None):
+            raise ValueError("fsdp_kwargs / fsdp_units need strategy='fsdp'")
+        if strategy != "ddp" and ddp_kwargs is not None:
+            raise ValueError("ddp_kwargs needs strategy='ddp'")
         if epochs is None and steps is None:
             raise ValueError("give epochs= and/or steps= (optimizer steps)")
         for name, value in (("epochs", epochs), ("steps", steps),
@@ -151,8 +167,6 @@ class Trainer:
         self.is_main = self.rank == 0
         self.model = model
         self.loss_fn = loss_fn
-        self.optimizer = optimizer
-        self.scheduler = scheduler
         self.epochs, self.max_steps = epochs, steps
         self.grad_accum, self.clip_grad_norm = grad_accum, clip_grad_norm
         self.log_every = log_every
@@ -177,17 +191,35 @@ class Trainer:
         except TypeError:
             self.batches_per_epoch = None
 
+        self.strategy = strategy
+        self._distributed = self.world_size > 1
+        self._fsdp = self._distributed and strategy == "fsdp"
         train_model: nn.Module = model
-        if self.world_size > 1:
+        if self._fsdp:
+            fsdp.shard_model(model, self.device, self.world_size, fsdp_units,
+                             **dict(fsdp_kwargs or {}))
+        elif self._distributed:
             kwargs = dict(ddp_kwargs or {})
             if self.device.type == "cuda":
                 kwargs.setdefault("device_ids", [self.device.index])
             train_model = nn.parallel.DistributedDataParallel(model, **kwargs)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            built = optimizer(model)
+            if not isinstance(built, torch.optim.Optimizer):
+                raise TypeError(f"the optimizer function returned {type(built).__name__}, not "
+                                f"a torch.optim.Optimizer")
+            optimizer = built
+        self.optimizer = optimizer
+        if callable(scheduler) and not hasattr(scheduler, "state_dict"):
+            scheduler = scheduler(optimizer)  # a function optimizer -> scheduler
+        if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
+            raise ValueError("the scheduler drives another optimizer than fit's: with a function "
+                             "as optimizer=, pass scheduler= as a function optimizer -> scheduler")
+        self.scheduler = scheduler
         if compile:
             train_model = torch.compile(train_model, **(dict(compile) if isinstance(
                 compile, Mapping) else {}))
         self.train_model = train_model
-        self._ddp = self.world_size > 1
 
         cbs = list(callbacks)
         if progress:
@@ -310,7 +342,7 @@ class Trainer:
             return
         pending, self._pending = self._pending, []
         values = torch.stack([p[3] for p in pending])
-        if self._ddp:
+        if self._distributed:
             values = distributed.all_reduce_sum(values) / self.world_size
         rows = values.tolist()
         for (step, epoch, lr, _), row in zip(pending, rows):
@@ -334,15 +366,44 @@ class Trainer:
         self.history.append({"step": self.step, "epoch": self.epoch, **metrics})
 
     # ---- checkpoints ---------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def full_model_state(self, keep: bool = True) -> dict[str, torch.Tensor] | None:
+        """The model's full (unsharded) state dict, copied to the CPU.
+
+        Under ``strategy="fsdp"`` this all-gathers the shards: call it on every rank (in the
+        same place); ``keep=False`` takes part without keeping a copy and returns ``None``."""
+        if not self._fsdp and not keep:
+            return None
+        return fsdp.gather_full(self.model.state_dict(), keep)
+
+    def load_model_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Load a full state dict (as :meth:`full_model_state` gives) into the model; under
+        FSDP every rank must hold ``state`` and keeps its own slice (no communication)."""
+        if self._fsdp:
+            fsdp.load_full_model_state(self.model, state)
+        else:
+            self.model.load_state_dict(state)
+
+    def state_dict(self, keep: bool = True) -> dict[str, Any] | None:
+        """Everything a resumable checkpoint holds but the RNG states, with full (unsharded)
+        tensors. Under FSDP every rank must call it (it all-gathers the shards); ``keep=False``
+        takes part and returns ``None``."""
+        if self._fsdp:
+            model = fsdp.gather_full(self.model.state_dict(), keep)
+            optimizer = fsdp.gather_full(self.optimizer.state_dict(), keep)
+            if not keep:
+                return None
+        elif not keep:
+            return None
+        else:
+            model, optimizer = self.model.state_dict(), self.optimizer.state_dict()
         return {
             "format": 1,
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "world_size": self.world_size,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "model": model,
+            "optimizer": optimizer,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "data": self._data_state(),
@@ -356,11 +417,11 @@ class Trainer:
             return None
         self.flush_losses()
         rng = distributed.gather_objects(get_rng_state())
-        if not self.is_main:
+        state = self.state_dict(keep=self.is_main) if self.is_main or self._fsdp else None
+        if state is None:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = checkpoint_path(self.checkpoint_dir, self.step)
-        state = self.state_dict()
         state["rng"] = rng
         save_checkpoint(path, state)
         self.last_checkpoint = path
@@ -387,9 +448,12 @@ class Trainer:
 
     def load_state_dict(self, state: Mapping[str, Any], source: str = "checkpoint") -> None:
         check_model_keys(self.model.state_dict(), state["model"], source)
-        self.model.load_state_dict(state["model"])
+        self.load_model_state(state["model"])
         try:
-            self.optimizer.load_state_dict(state["optimizer"])
+            optimizer_state = state["optimizer"]
+            if self._fsdp:
+                optimizer_state = fsdp.shard_optimizer_state(self.optimizer, optimizer_state)
+            self.optimizer.load_state_dict(optimizer_state)
         except (ValueError, KeyError, RuntimeError) as e:
             raise CheckpointError(f"the optimizer state in {source} does not fit this "
                                   f"optimizer: {e}") from e
@@ -442,6 +506,8 @@ class Trainer:
             if self.scaler is not None:
                 self.scaler.unscale_(self.optimizer)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+            if fsdp.is_sharded(grad_norm):  # the same norm on every rank
+                grad_norm = grad_norm.full_tensor()
         lr = self.optimizer.param_groups[0]["lr"]
         lr = float(lr) if isinstance(lr, torch.Tensor) else lr
         if self.scaler is not None:
@@ -490,9 +556,7 @@ class Trainer:
             window_end = micro + 1 == k or last
             batch = _to_device(batch, self.device, self.device.type == "cuda")
             examples += _batch_size(batch)
-            sync = (contextlib.nullcontext() if not self._ddp or window_end or n is None
-                    else self.train_model.no_sync())
-            with sync:
+            with self._gradient_sync(window_end or n is None):
                 with self._autocast():
                     loss = self.loss_fn(self.train_model, batch)
                 if step_loss is None:
@@ -516,6 +580,16 @@ class Trainer:
         if step_loss is None and n is None and not self._resumed_at_end:
             raise ValueError("the data gave no batch this epoch: is it empty?")
         return True
+
+    def _gradient_sync(self, sync: bool) -> contextlib.AbstractContextManager[Any]:
+        """Skip the gradient all-reduce / reduce-scatter of a micro-batch that does not end an
+        accumulation window (the gradients add up locally until the window's last one)."""
+        if not self._distributed:
+            return contextlib.nullcontext()
+        if self._fsdp:
+            self.model.set_requires_gradient_sync(sync)  # type: ignore[operator]
+            return contextlib.nullcontext()
+        return contextlib.nullcontext() if sync else self.train_model.no_sync()
 
     def _should_stop(self) -> bool:
         return self.stop_training or (self.max_steps is not None and self.step >= self.max_steps)
@@ -568,21 +642,25 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         model: any ``nn.Module`` (moved to ``device`` by you; fit uses its device).
         loss_fn: ``(model, batch) -> scalar tensor``, the mean loss of the batch. Under
             torchrun ``model`` is the ``DistributedDataParallel`` wrapper (call it, don't reach
-            into it); with ``compile`` it is the compiled module.
+            into it); under FSDP the sharded module itself; with ``compile`` the compiled
+            module.
         data: a map-style dataset (``len`` + indexing: a list, a ``torch`` ``Dataset``, an HF
             ``datasets.Dataset``), whose batches fit builds (shuffled or length-bucketed, and
             distributed under torchrun), so a resume restores the exact next batch; an
             ``IterableDataset`` (exact resume when it has ``state_dict``/``load_state_dict``
             reporting its position); or your own ``DataLoader`` (exact resume when its sampler
             has ``state_dict``/``load_state_dict`` or its order depends only on the epoch).
-        optimizer: a ``torch.optim.Optimizer`` (kexue's ``extend_with_*`` wrappers included).
-            With ``extend_with_exponential_moving_average`` the evaluations, the best-weight
+        optimizer: a ``torch.optim.Optimizer`` (kexue's ``extend_with_*`` wrappers included),
+            or a function ``model -> optimizer`` that fit calls after wrapping the model (the
+            only form ``strategy="fsdp"`` takes: sharding replaces the parameters). With
+            ``extend_with_exponential_moving_average`` the evaluations, the best-weight
             choice and the saved inference weights use the EMA weights.
         collate_fn: builds a batch from a list of examples (e.g.
             :class:`kexue.data.PadCollate`).
         batch_size: examples per batch per process (per micro-batch with ``grad_accum``).
         epochs, steps: stop after this many epochs and/or optimizer steps.
-        scheduler: a ``torch.optim.lr_scheduler`` stepped after every optimizer step.
+        scheduler: a ``torch.optim.lr_scheduler`` stepped after every optimizer step, or a
+            function ``optimizer -> scheduler`` (needed when ``optimizer`` is a function).
         grad_accum: micro-batches per optimizer step (their mean gradient is used; the last
             window of an epoch may be shorter and is averaged over what it has).
         clip_grad_norm: clip the global gradient 2-norm to this (``grad_norm`` is logged).
@@ -605,7 +683,17 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         device: where batches go (default: the model's device).
         log_every: sync the losses into ``history`` (and check them for NaN) every N steps.
         progress: show a tqdm progress bar.
+        strategy: how torchrun's processes share the work: ``"ddp"`` (every rank holds the
+            whole model; ``DistributedDataParallel``) or ``"fsdp"`` (parameters, gradients and
+            optimizer states sharded over the ranks with FSDP2 ``fully_shard``; see
+            :mod:`kexue.train.fsdp`). Either way checkpoints hold full tensors in one
+            format, so a run resumes under the other strategy. One process: no wrapping.
         ddp_kwargs: extra ``DistributedDataParallel`` options under torchrun.
+        fsdp_kwargs: extra ``fully_shard`` options (``mp_policy``,
+            ``reshard_after_forward``, ``offload_policy``...).
+        fsdp_units: ``module -> bool``, the submodules sharded as units of their own (default:
+            each module in an ``nn.ModuleList``, i.e. the transformer layers); the root
+            holds the rest.
 
     Raises :class:`NonFiniteLossError` (with the step) when the loss becomes NaN/inf (no
     checkpoint is written after that step); :class:`kexue.train.CheckpointError` for a

@@ -76,9 +76,14 @@ class ModelCheckpoint(Callback):
         self.best: float | None = None
 
     def _save(self, trainer: Any, name: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Every rank calls it (under FSDP the weights are gathered); rank 0 writes."""
+        if not trainer.is_main and getattr(trainer, "strategy", "ddp") != "fsdp":
+            return
         with trainer.eval_weights():
-            save_weights(self.directory / name, trainer.model.state_dict())
+            state = trainer.full_model_state(keep=trainer.is_main)
+        if trainer.is_main:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            save_weights(self.directory / name, state)
 
     def _check(self, trainer: Any, logs: Mapping[str, Any]) -> None:
         if not (self.save_best and self.monitor in logs):
@@ -86,16 +91,16 @@ class ModelCheckpoint(Callback):
         value = float(logs[self.monitor])
         if _better(self.mode, value, self.best):
             self.best = value
-            if trainer.is_main:
-                self._save(trainer, "best.safetensors")
+            self._save(trainer, "best.safetensors")
 
     def on_batch_end(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
         self._check(trainer, logs)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         self._check(trainer, logs)
-        if self.save_last and trainer.is_main:
+        if self.save_last:
             self._save(trainer, f"epoch-{epoch:04d}.safetensors")
+        if self.save_last and trainer.is_main:
             pattern = re.compile(r"^epoch-\d{4,}\.safetensors$")
             old = sorted(p for p in self.directory.iterdir() if pattern.match(p.name))
             for p in old[:-self.keep]:
