@@ -157,10 +157,12 @@ def _records(s: dict, args: argparse.Namespace) -> list[dict]:
     toy = "ODE toy, phi0=0.6, theta0=0.1 (RK4, dt=1e-3)"
     sg, full = s["ode"]["stop_gradient"]["theta"], s["ode"]["full_gradient"]["theta"]
     recs = [
-        {"claim": f"SimSiam ODE toy, stop-gradient: theta at t={args.t_end} (article: sqrt(0.65) = 0.8062)",
+        {"claim": f"SimSiam ODE toy, stop-gradient: theta at t={args.t_end} "
+                   "(article: sqrt(0.65) = 0.8062)",
          "article": "7980", "article_value": 0.8062, "value": round(sg, 6), "unit": "theta",
          "data": toy},
-        {"claim": f"SimSiam ODE toy, full gradient: theta at t={args.t_end} (article: 5e-5, collapse)",
+        {"claim": f"SimSiam ODE toy, full gradient: theta at t={args.t_end} "
+                   "(article: 5e-5, collapse)",
          "article": "7980", "article_value": 5e-5, "value": float(f"{full:.3g}"),
          "unit": "theta", "data": toy},
     ]
