@@ -159,7 +159,8 @@ def _figures(img_dir: str, models: dict, d, s: float, seed: int) -> None:
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             imgs = m.decode(torch.randn(100, 2, generator=g)).numpy().reshape(10, 10, 8, 8)
-        grid = imgs.transpose(0, 2, 1, 3).reshape(80, 80)
+        imgs = np.pad(imgs, ((0, 0), (0, 0), (0, 1), (0, 1)))  # a blank line between tiles
+        grid = imgs.transpose(0, 2, 1, 3).reshape(90, 90)
         ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
         ax.set(title=f"{v}: decoded N(0, I)", xticks=[], yticks=[])
     save_png(fig, Path(img_dir) / "vae_samples.png")
