@@ -141,7 +141,8 @@ def test_readers_and_similarity_evaluation(tmp_path):
     an = tmp_path / "an.txt"
     an.write_text(": cat\n男 女 国王 女王\n男 女 国王 火星\n", encoding="utf-8")
     words = {"男": 0, "女": 1, "国王": 2, "女王": 3}
-    v = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=float)
+    # b - a + c = (0, 0.2, 1) is closest to c itself: a, b and c must be excluded
+    v = np.array([[1, 0, 0], [1, 0.2, 0], [0, 0, 1], [0, 0.6, 1]], dtype=float)
     assert evaluate.analogy_accuracy(evaluate.read_analogy(an), words, v) == (1.0, 1, 2)
 
 
