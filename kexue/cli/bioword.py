@@ -3,7 +3,7 @@
 Usage:
     kexue bioword --corpus ../shared/data/pretrain_zh/train-000.txt.gz
                   --wordsim-dir ../shared/data/wordsim [--max-lines 20000] [--vocab 10000]
-                  [--hidden 400] [--k 50] [--epochs 5] [--img-dir docs/img]
+                  [--hidden 400] [--k 50] [--epochs 4] [--img-dir docs/img]
                   [--record results/recipes_classic_b.jsonl] [--json SUMMARY.json]
 
 Segments the first ``--max-lines`` lines of the corpus (plain or compressed) with jieba, trains
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=positive_int, default=3)
     p.add_argument("--hidden", type=positive_int, default=400, help="K: cells = hash bits")
     p.add_argument("--k", type=positive_int, default=50, help="active units per hash")
-    p.add_argument("--epochs", type=positive_int, default=5, help="BioHash epochs (5)")
+    p.add_argument("--epochs", type=positive_int, default=4, help="BioHash epochs (4)")
     p.add_argument("--lr", type=positive_float, default=0.1,
                    help="BioHash rate (0.1; the official 0.002 is for a corpus 1000x larger)")
     p.add_argument("--sgns-epochs", type=positive_int, default=3)

@@ -34,7 +34,7 @@ class Settings:
     window: int = 11
     hidden: int = 400
     k: int = 50
-    epochs: int = 5
+    epochs: int = 4
     lr: float = 0.1
     batch_size: int = 10_000
     dense_dim: int = 100
