@@ -53,6 +53,7 @@ def test_model_variants_and_losses():
 
 
 def test_digits_split_is_fixed_and_stratified():
+    pytest.importorskip("sklearn")
     from kexue.recipes.digits import load_digits_split
 
     d = load_digits_split()
