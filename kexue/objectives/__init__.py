@@ -18,6 +18,8 @@ One module per method family (see docs/objectives.md):
 - ``estimators``               policy-gradient and zeroth-order gradient estimators (7737)
 - ``squareplus``               SquarePlus activation (8833)
 - ``mitchell``                 Mitchell approximate multiply / divide (7991)
+- ``vae``                      Gaussian KL and the naive code regulariser of a VAE (7725)
+- ``siamese``                  SimSiam negative cosine and BYOL normalised MSE (7980)
 """
 
 from .adversarial import FGM, VAT, kl_divergence_from_logits
@@ -57,6 +59,7 @@ from .multilabel import (
 )
 from .nce import nce_loss, negative_sampling_loss
 from .noise import GaussianNoise, embedding_noise, jacobian_penalty
+from .siamese import byol_loss, negative_cosine, simsiam_loss
 from .sparse_softmax import (
     SparseCrossEntropy,
     sparse_cross_entropy,
@@ -65,6 +68,7 @@ from .sparse_softmax import (
 )
 from .squareplus import SOFTPLUS_MINIMAX_B, SOFTPLUS_UPPER_BOUND_B, SquarePlus, squareplus
 from .teaforn import teaforn_logits, teaforn_loss
+from .vae import gaussian_kl, naive_code_regularizer
 
 __all__ = [
     "AMSoftmaxLoss",
@@ -120,4 +124,9 @@ __all__ = [
     "teaforn_loss",
     "topk_logit_mask",
     "zeroth_order_gradient",
+    "byol_loss",
+    "negative_cosine",
+    "simsiam_loss",
+    "gaussian_kl",
+    "naive_code_regularizer",
 ]
