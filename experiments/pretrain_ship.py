@@ -269,14 +269,17 @@ def main() -> int:
 
         common = {"data": "shared/data/pretrain_zh/train-*.txt.gz", "split": "train",
                   "command": f"python experiments/pretrain_ship.py --config {args.config} "
-                             f"--run-dir {args.run_dir} --record",
+                             f"--run-dir {args.run_dir} --record"
+                             + (f' --wall-note "{args.wall_note}"' if args.wall_note else ""),
                   "commit": commit, "date": datetime.date.today().isoformat(),
                   "machine": "2-core CPU"}
         recs = [{"claim": f"{name} training: tokens seen", "value": seen[1], "unit": "tokens",
                  "notes": f"{seen[0]} sequences, {step} steps", **common},
                 {"claim": f"{name} training: wall time", "value": round(sum(sessions) / 60, 1),
-                 "unit": "min", "notes": f"{len(sessions)} session(s) on a shared 2-core CPU "
-                                         f"(an upper bound)", **common}]
+                 "unit": "min", "notes": f"{len(sessions)} session(s) in the log, on a shared "
+                                         f"2-core CPU (an upper bound)"
+                                         + (f"; {args.wall_note}" if args.wall_note else ""),
+                 **common}]
         for part, r in rows.items():
             for who, value in (("model", r["model"]["val_mlm_acc"]),
                                ("step 0", r["step 0"]["val_mlm_acc"]),
