@@ -182,6 +182,10 @@ def _cluster(args: argparse.Namespace) -> int:
         print("kexue shuffle: interrupted; the job's temporary files were removed, no output "
               "written", file=sys.stderr)
         return 130
+    except Exception as e:  # a Dask error (e.g. KilledWorker: a worker died too often)
+        print(f"kexue shuffle: error: the Dask job failed, no output written "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(f"kexue shuffle: {report.lines} lines -> {len(report.outputs)} file(s) "
               f"({report.partitions} partitions, {report.buckets} buckets)", file=sys.stderr)

@@ -128,8 +128,14 @@ def _write(url: str, fsync: bool = False) -> Iterator[BinaryIO]:
     storage (a killed writer leaves no file under the name), an fsspec upload elsewhere."""
     fs, path = _fs(url)
     if _is_local(fs):
-        with atomic.atomic_write(path, "wb", fsync=fsync) as f:
-            yield f
+        try:
+            with atomic.atomic_write(path, "wb", fsync=fsync) as f:
+                try:
+                    yield f
+                except BaseException as e:  # the body's own error (e.g. a corrupt input):
+                    raise _BodyError() from e  # not to be renamed "cannot write ..."
+        except _BodyError as e:
+            raise e.__cause__ from None
     else:
         f = fs.open(path, "wb")
         try:
@@ -139,6 +145,10 @@ def _write(url: str, fsync: bool = False) -> Iterator[BinaryIO]:
                 f.discard()
             raise
         f.close()
+
+
+class _BodyError(Exception):
+    """Carries an error of the code writing a file through the atomic writer unchanged."""
 
 
 def _read_range(fs, path: str, start: int, view: memoryview) -> None:
