@@ -200,3 +200,19 @@ def test_killed_worker_without_retries_fails_with_nothing_published(client, corp
         scheduler.allowed_failures = allowed
     assert marker.exists()
     assert os.listdir(tmp_path / "out") == [], "output or job directory left"
+
+
+def test_stale_job_directories_of_this_host_are_removed(tmp_path):
+    import socket
+
+    from kexue.data.shuffle.cluster import remove_stale_jobs
+
+    host = socket.gethostname()
+    dead = tmp_path / f".kexue-shuffle.{host}.999999999.0123abcd.kexue-tmp"
+    live = tmp_path / f".kexue-shuffle.{host}.{os.getpid()}.0123abcd.kexue-tmp"
+    other = tmp_path / ".kexue-shuffle.elsewhere.999999999.0123abcd.kexue-tmp"
+    for d in (dead, live, other):
+        d.mkdir()
+        (d / "part-000000").write_bytes(b"x\n")
+    assert remove_stale_jobs(f"file://{tmp_path}") == [f"file://{dead}"]
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, other.name])
