@@ -170,6 +170,10 @@ def _cluster(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
         with Client(args.scheduler, timeout="30s") as client:
             report = shuffle_cluster(
                 args.inputs, args.output, client=client, memory=args.memory, seed=args.seed,
@@ -186,6 +190,9 @@ def _cluster(args: argparse.Namespace) -> int:
         print(f"kexue shuffle: error: the Dask job failed, no output written "
               f"({type(e).__name__}: {e})", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if not args.quiet:
         print(f"kexue shuffle: {report.lines} lines -> {len(report.outputs)} file(s) "
               f"({report.partitions} partitions, {report.buckets} buckets)", file=sys.stderr)

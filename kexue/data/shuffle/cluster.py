@@ -385,6 +385,13 @@ def _shuffle_large(ranges, b: int, entropy: int, memory: int, sep: bytes, pieces
     from kexue.data.shuffle.run import shuffle_files
 
     seed = int(np.random.SeedSequence(entropy, spawn_key=(2, b)).generate_state(1, np.uint64)[0])
+    if local_tmp is None:  # the worker's --local-directory, else the system's
+        try:
+            from distributed import get_worker
+
+            local_tmp = get_worker().local_directory
+        except (ImportError, ValueError):
+            local_tmp = None
     with tempfile.TemporaryDirectory(prefix="kexue-shuffle-bucket-", dir=local_tmp) as tmp:
         local = os.path.join(tmp, "bucket.txt")
         shuffle_files([_Ranges(ranges)], local, memory=memory, seed=seed, tmpdir=tmp,
