@@ -131,6 +131,12 @@ def test_cli_matches_the_python_api(client, corpus, tmp_path, capsys):
     assert got == sorted(os.listdir(tmp_path / "api"))
     assert all((tmp_path / "cli" / n).read_bytes() == (tmp_path / "api" / n).read_bytes()
                for n in got)
+    capsys.readouterr()
+    for extra in (["--shard-bytes", "1M"], ["-z"]):  # not supported on the cluster: refused
+        assert main(["--scheduler", client.scheduler.address, f"file://{corpus}/c-*", "-o",
+                     f"file://{tmp_path}/x-{{i}}.txt", *extra]) == 2
+        assert "--scheduler" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["api", "cli"]
 
 
 def test_existing_shards_need_force(client, corpus, tmp_path):
