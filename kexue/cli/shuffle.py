@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--decompress-threads", type=int, default=None, metavar="N",
                    help="threads decompressing compressed inputs ahead of the scatter, up to N "
-                        "files at once (default: one fewer than the cores, at least 1; 0: "
-                        "decompress on the reading thread; same output)")
+                        "files at once (default: the cores minus 2, which the scatter keeps "
+                        "busy; 0: decompress on the reading thread; same output)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on this Dask cluster (e.g. tcp://HOST:8786); inputs and output "
                         "are fsspec URLs")
