@@ -84,8 +84,9 @@ __all__ = ["shuffle_cluster", "ClusterReport", "remove_stale_jobs"]
 _RATIO = 4
 #: Target mean bucket cost as a fraction of ``memory`` (as on one machine).
 _FILL = 0.4
-#: Blocks of the scatter tasks: memory / 4, within these bounds.
-_MAX_SEGMENT = 64 << 20
+#: Blocks of the scatter tasks: memory / 4, within these bounds (a bucket reads one range of
+#: about block / k bytes per block: larger blocks, fewer and larger reads).
+_MAX_SEGMENT = 256 << 20
 _MIN_SEGMENT = 64 << 10
 #: Output blocks of the shuffle tasks, and copy buffers.
 _BLOCK = 4 << 20
@@ -151,17 +152,28 @@ class _BodyError(Exception):
     """Carries an error of the code writing a file through the atomic writer unchanged."""
 
 
-def _read_range(fs, path: str, start: int, view: memoryview) -> None:
-    """Fill ``view`` with the bytes of ``path`` from ``start``."""
-    with fs.open(path, "rb") as f:
-        f.seek(start)
-        done = 0
-        while done < len(view):
-            n = f.readinto(view[done:])
-            if not n:
-                raise OSError(errno.EIO, f"temporary file {path!r} of kexue shuffle is shorter "
-                                         "than what was written to it")
-            done += n
+def _read_ranges(ranges: Sequence[tuple[str, int, int]], view: memoryview) -> None:
+    """Fill ``view`` with the byte ranges ``(url, start, end)`` one after the other (a file
+    stays open while consecutive ranges come from it)."""
+    f, current, pos = None, None, 0
+    try:
+        for url, lo, hi in ranges:
+            if url != current:
+                if f is not None:
+                    f.close()
+                fs, path = _fs(url)
+                f, current = fs.open(path, "rb"), url
+            f.seek(lo)
+            end = pos + hi - lo
+            while pos < end:
+                n = f.readinto(view[pos:end])
+                if not n:
+                    raise OSError(errno.EIO, f"temporary file {url!r} of kexue shuffle is "
+                                             "shorter than what was written to it")
+                pos += n
+    finally:
+        if f is not None:
+            f.close()
 
 
 class _Ranges:
@@ -345,11 +357,7 @@ def shuffle_bucket(ranges: list[tuple[str, int, int]], nlines: int, nbytes: int,
         if not large:
             buf = bytearray(nbytes)
             view = memoryview(buf)
-            pos = 0
-            for url, lo, hi in ranges:
-                fs, path = _fs(url)
-                _read_range(fs, path, lo, view[pos : pos + hi - lo])
-                pos += hi - lo
+            _read_ranges(ranges, view)
             ends = np.empty(nlines, dtype=np.int64)
             from kexue.data.shuffle.lines import find_ends
 
