@@ -1,9 +1,11 @@
 """Benchmark compressed inputs and the Dask path of `kexue shuffle` on the shipped corpus.
 
 The corpus is the shipped pretraining text (``../shared/data/pretrain_zh/train-*.txt.gz``,
-82 MB decompressed) repeated up to ``--size`` and cut into ``--files`` shards, written once
-plain and once gzip-compressed (level 6). Every competitor writes ``--shard-lines`` shards
-and runs ``--repeats`` times in alternation (GNU time, helpers of bench.py):
+five gzip files of 16 MB of text each, 82 MB): copies of the shipped files, byte-concatenated
+(gzip members, as ``cat a.gz b.gz`` makes) into ``--files`` gzip shards holding at least
+``--size`` of text, and the same text decompressed into ``--files`` plain shards. Every
+competitor writes ``--shard-lines`` shards and runs ``--repeats`` times in alternation (GNU
+time, helpers of bench.py):
 
 - ``gzip -dc`` of the shards to /dev/null (decompression alone, for reference);
 - ``kexue shuffle`` on the plain shards, on the gzip shards (default: on 2 cores, decompression
@@ -16,7 +18,7 @@ and runs ``--repeats`` times in alternation (GNU time, helpers of bench.py):
 Outputs are checked to be permutations of the text. With ``--record`` the ratios go to
 results/shuffle.jsonl, with the load average in the notes (the machine is shared).
 
-    nice -n 10 python benchmarks/shuffle/cluster.py --size 1G --memory 128M --repeats 3
+    nice -n 10 python benchmarks/shuffle/cluster.py --size 1G --memory 128M --repeats 2
 """
 
 from __future__ import annotations
@@ -42,42 +44,28 @@ SHIPPED = REPO.parent / "shared" / "data" / "pretrain_zh"
 
 
 def make_corpus(work: Path, size: int, files: int) -> tuple[list[Path], list[Path], int]:
-    """``files`` plain shards and their gzip twins holding ``size`` bytes (whole lines) of the
-    shipped text, repeated as needed. Returns the shards and the number of repetitions."""
-    from kexue.io.lines import open_output
+    """``files`` gzip shards made of whole shipped gzip files (byte copies: concatenated members,
+    as `cat a.gz b.gz` makes) repeated until they hold at least ``size`` bytes of text, and
+    their decompressed twins. Returns the plain shards, the gzip shards and the number of
+    shipped files used."""
+    import math
 
     sources = sorted(SHIPPED.glob("train-*.txt.gz"))
     if not sources:
         sys.exit(f"shipped corpus not found under {SHIPPED}")
-    per = size // files
+    text = {src: gzip.decompress(src.read_bytes()) for src in sources}
+    per_source = statistics.mean(len(t) for t in text.values())
+    count = max(files, math.ceil(size / per_source))
+    sequence = [sources[i % len(sources)] for i in range(count)]
     plain = [work / f"plain-{i:03d}.txt" for i in range(files)]
-    written, rounds, i = 0, 0, 0
-    out = open(plain[0], "wb")
-    in_file = 0
-    while written < size:
-        rounds += 1
-        for src in sources:
-            with gzip.open(src, "rb") as f:
-                for line in f:
-                    if in_file >= per and i + 1 < files:
-                        out.close()
-                        i += 1
-                        out = open(plain[i], "wb")
-                        in_file = 0
-                    out.write(line)
-                    written += len(line)
-                    in_file += len(line)
-                    if written >= size:
-                        break
-            if written >= size:
-                break
-    out.close()
     packed = [work / f"gz-{i:03d}.txt.gz" for i in range(files)]
-    for a, b in zip(plain, packed):
-        with open(a, "rb") as f, open_output(b, level=6, fsync=False) as o:
-            while data := f.read(1 << 22):
-                o.write(data)
-    return plain, packed, rounds
+    for i in range(files):
+        group = sequence[i * count // files : (i + 1) * count // files]
+        with open(plain[i], "wb") as p, open(packed[i], "wb") as g:
+            for src in group:
+                p.write(text[src])
+                g.write(src.read_bytes())
+    return plain, packed, count
 
 
 def set_fingerprint(paths: list[Path]) -> tuple[int, int, int]:
@@ -186,7 +174,8 @@ def main() -> None:
                         assert set_fingerprint(made) == want, f"{name}: not a permutation"
                     for f in made:
                         f.unlink()
-                print(f"  run {r + 1} {name}: {wall:.2f} s", file=sys.stderr)
+                print(f"  run {r + 1} {name}: {wall:.2f} s wall, {cpu:.2f} s CPU, load "
+                      f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -202,8 +191,9 @@ def main() -> None:
     cpu = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
     pipe = wall["gzip -dc gzip shards \\| kexue shuffle -"]
     single = wall["kexue shuffle gzip shards"]
-    print(f"\n{size / 1e6:.0f} MB of shipped text (82 MB repeated {rounds}x) in {args.files} "
-          f"shards, gzip -6: {packed_size / 1e6:.0f} MB; --memory {args.memory}, output "
+    print(f"\n{size / 1e6:.0f} MB of shipped text ({rounds} copies of the shipped 16 MB "
+          f"shards) in {args.files} shards, as shipped gzip: {packed_size / 1e6:.0f} MB; "
+          f"--memory {args.memory}, output "
           f"shards of {args.shard_lines} lines; median of {args.repeats} runs; "
           f"{os.cpu_count()} cores; load average {load_start[0]:.1f} at start, "
           f"{load_end[0]:.1f} at end\n")
@@ -219,7 +209,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
     base = {"data": f"shared/data/pretrain_zh/train-*.txt.gz: {size / 1e6:.0f} MB of text "
-                    f"(the 82 MB shipped text repeated {rounds}x) in {args.files} shards",
+                    f"({rounds} copies of the 5 shipped 16 MB shards, byte-concatenated into "
+                    f"{args.files} gzip shards; the shipped text is 82 MB)",
             "command": f"nice -n 10 python benchmarks/shuffle/cluster.py --size {args.size} "
                        f"--files {args.files} --memory {args.memory} --repeats {args.repeats} "
                        "--record",
