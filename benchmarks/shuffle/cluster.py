@@ -212,8 +212,8 @@ def main() -> None:
                     f"({rounds} copies of the 5 shipped 16 MB shards, byte-concatenated into "
                     f"{args.files} gzip shards; the shipped text is 82 MB)",
             "command": f"nice -n 10 python benchmarks/shuffle/cluster.py --size {args.size} "
-                       f"--files {args.files} --memory {args.memory} --repeats {args.repeats} "
-                       "--record",
+                       f"--files {args.files} --memory {args.memory} --shard-lines "
+                       f"{args.shard_lines} --repeats {args.repeats} --record",
             "commit": commit, "date": datetime.date.today().isoformat(),
             "machine": "2-core CPU"}
     notes = (f"medians of {args.repeats} alternating runs, nice -n 10; shared machine: a "
