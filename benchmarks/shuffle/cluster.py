@@ -236,6 +236,17 @@ def main() -> None:
          size / 1e6 / wall[dask_name] / 2, "MB/s"),
         ("single-machine kexue shuffle throughput on gzip shards", size / 1e6 / single,
          "MB/s"),
+        ("CPU time of kexue shuffle on gzip shards / of gzip -dc | kexue shuffle - (both "
+         "ends)",
+         cpu["kexue shuffle gzip shards"] / cpu["gzip -dc gzip shards \\| kexue shuffle -"],
+         "ratio"),
+        ("CPU time of kexue shuffle on gzip shards with --decompress-threads 1 / with the "
+         "2-core default (0)", cpu["kexue shuffle gzip shards --decompress-threads 1"]
+         / cpu["kexue shuffle gzip shards"], "ratio"),
+        ("single-machine kexue shuffle on gzip shards: text MB per CPU second",
+         size / 1e6 / cpu["kexue shuffle gzip shards"], "MB/CPU-s"),
+        ("Dask job on gzip shards: text MB per CPU second (client, scheduler and workers, "
+         "idle heartbeats included)", size / 1e6 / cpu[dask_name], "MB/CPU-s"),
     ]
     with open(REPO / "results" / "shuffle.jsonl", "a") as f:
         for claim, value, unit in rows:
