@@ -25,6 +25,13 @@ examples:
   cat a.txt b.txt | kexue shuffle - -o - --memory 256M > out.txt
   kexue shuffle big.txt -o 'shuf/part-{i:05d}.txt' --shard-lines 100000
   kexue shuffle train-*.txt.gz -o 'shuf/part-{i:03d}.txt.gz' --shard-lines 100000 -s 1
+  kexue shuffle --scheduler tcp://HOST:8786 'file:///data/corpus-*.txt.gz' \
+      -o 'file:///data/shuf/part-{i:05d}.txt.gz' --shard-lines 100000 -s 1
+
+With --scheduler, the job runs on that Dask cluster (pip install 'kexue[cluster]'): INPUTs
+and OUTPUT are fsspec URLs or paths that every worker sees, --memory is per task, --tmpdir is
+a shared URL, and -j, --no-threads, -z and --max-open-files do not apply (see docs/shuffle.md,
+"Cluster").
 """
 
 
@@ -67,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--workers", type=int, default=2, metavar="N",
                    help="threads shuffling buckets in parallel (default 2; same output)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--decompress-threads", type=int, default=None, metavar="N",
+                   help="threads decompressing compressed inputs ahead of the scatter, up to N "
+                        "files at once (default: the cores minus 2, which the scatter keeps "
+                        "busy; 0: decompress on the reading thread; same output)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on this Dask cluster (e.g. tcp://HOST:8786); inputs and output "
+                        "are fsspec URLs")
     return p
 
 
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         # a thread that spins for a while after start-up (measured: ~0.1 s of CPU taken from
         # the shuffle's two busy threads on a two-core machine).
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if args.scheduler is not None:
+        return _cluster(args)
     from kexue.data.shuffle import MAX_OPEN_FILES, shuffle_files
 
     previous = None
@@ -111,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             level=args.level,
             threads=not args.no_threads,
             workers=args.workers,
+            decompress_threads=args.decompress_threads,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except BrokenPipeError:  # `kexue shuffle ... -o - | head`: stop quietly, like coreutils
@@ -132,4 +149,51 @@ def main(argv: list[str] | None = None) -> int:
     if args.output != "-" and not args.quiet and sys.stderr.isatty():
         print(f"kexue shuffle: {report.lines} lines -> {', '.join(report.outputs)}",
               file=sys.stderr)
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    """``--scheduler``: the same shuffle as a Dask job (:mod:`kexue.data.shuffle.cluster`)."""
+    if args.shard_bytes is not None:
+        print("kexue shuffle: error: --scheduler cuts shards by lines only (--shard-lines)",
+              file=sys.stderr)
+        return 2
+    if args.zero_terminated:
+        print("kexue shuffle: error: -z is not supported with --scheduler", file=sys.stderr)
+        return 2
+    try:
+        from distributed import Client
+
+        from kexue.data.shuffle.cluster import shuffle_cluster
+    except ImportError as e:
+        print(f"kexue shuffle: error: --scheduler needs Dask: pip install 'kexue[cluster]' ({e})",
+              file=sys.stderr)
+        return 1
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        with Client(args.scheduler, timeout="30s") as client:
+            report = shuffle_cluster(
+                args.inputs, args.output, client=client, memory=args.memory, seed=args.seed,
+                tmpdir=args.tmpdir, shard_lines=args.shard_lines, level=args.level,
+                force=args.force, fsync=args.fsync)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"kexue shuffle: error: {_message(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kexue shuffle: interrupted; the job's temporary files were removed, no output "
+              "written", file=sys.stderr)
+        return 130
+    except Exception as e:  # a Dask error (e.g. KilledWorker: a worker died too often)
+        print(f"kexue shuffle: error: the Dask job failed, no output written "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if not args.quiet:
+        print(f"kexue shuffle: {report.lines} lines -> {len(report.outputs)} file(s) "
+              f"({report.partitions} partitions, {report.buckets} buckets)", file=sys.stderr)
     return 0

@@ -143,3 +143,57 @@ def test_external_path_is_exactly_uniform_for_gzip_input(tmp_path):
     assert (counts > 0).all()
     p = stats.chisquare(counts).pvalue
     assert p > 1e-3, f"chi-square rejects uniformity (p={p:.2e}): {counts}"
+
+
+@pytest.mark.parametrize("memory", ["64K", "4M"])  # external (scatter) and in memory
+def test_parallel_decompression_gives_the_serial_output(tmp_path, memory, monkeypatch):
+    """Several compressed inputs decompressed ahead on 1 or 3 threads: the same bytes as
+    decompressing on the reading thread (``decompress_threads=0``), for file and shards."""
+    from kexue.data.shuffle import reader
+
+    started = []
+    original = reader._Ahead.__init__
+
+    def counting(self, source, limit):
+        started.append(source.name)
+        original(self, source, limit)
+
+    monkeypatch.setattr(reader._Ahead, "__init__", counting)
+    monkeypatch.setattr(reader._Ahead, "_PIECE", 4096)  # many pieces, full queues
+    cuts = [0, 9000, 21000, 30000, 47000, len(DATA)]
+    parts = [DATA[a:b] for a, b in zip(cuts, cuts[1:])]
+    parts = [p[: p.rindex(b"\n") + 1] if i < 4 else p for i, p in enumerate(parts)]
+    names = []
+    for i, (part, codec) in enumerate(zip(parts, ["gzip", "bzip2", None, "xz", "gzip"])):
+        names.append(tmp_path / f"in-{i}.txt")
+        names[-1].write_bytes(COMPRESS[codec](part) if codec else part)
+    outs = {}
+    for threads in (0, 1, 3):
+        started.clear()
+        outs[threads] = shuffle_to_bytes(names, memory=memory, seed=5, tmpdir=tmp_path,
+                                         decompress_threads=threads)
+        assert len(started) == (4 if threads else 0)  # every compressed input, ahead
+        out = tmp_path / f"part-{threads}-{{i}}.txt"
+        shuffle_files(names, str(out), memory=memory, seed=5, tmpdir=tmp_path,
+                      shard_lines=1000, decompress_threads=threads)
+    assert lines_of(outs[0]) == lines_of(b"".join(parts))
+    assert outs[1] == outs[0] and outs[3] == outs[0]
+    for i in range(4):
+        assert (tmp_path / f"part-1-{i}.txt").read_bytes() == (
+            tmp_path / f"part-0-{i}.txt").read_bytes() == (
+            tmp_path / f"part-3-{i}.txt").read_bytes()
+
+
+def test_parallel_decompression_of_a_truncated_input_fails_cleanly(tmp_path, capsys):
+    good = COMPRESS["gzip"](DATA)
+    (tmp_path / "a.gz").write_bytes(good)
+    (tmp_path / "b.gz").write_bytes(good[: len(good) // 2])
+    (tmp_path / "c.gz").write_bytes(good)
+    args = [str(tmp_path / n) for n in ("a.gz", "b.gz", "c.gz")]
+    code = main(args + ["-o", str(tmp_path / "out.txt"), "-m", "64K", "-T", str(tmp_path),
+                        "-q", "--decompress-threads", "3"])
+    err = capsys.readouterr().err
+    assert code == 1 and "b.gz" in err and "truncated" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["a.gz", "b.gz", "c.gz"]
+    with pytest.raises(ValueError, match="decompress_threads"):
+        shuffle_files(args[:1], tmp_path / "x.txt", decompress_threads=-1)

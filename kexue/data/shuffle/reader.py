@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -24,7 +26,7 @@ from kexue.data.shuffle.fileio import anonymous
 from kexue.data.shuffle.lines import LineIndex
 from kexue.io import lines as linefiles
 
-__all__ = ["Input", "Source", "Extents", "Block", "BlockReader", "LineTooLong"]
+__all__ = ["Input", "Source", "Extents", "Block", "BlockReader", "LineTooLong", "ReadAhead"]
 
 PathLike = str | os.PathLike
 
@@ -333,3 +335,137 @@ class BlockReader:
         for slot in self.slots:
             slot.close()
         self.slots = []
+
+
+class _Ahead:
+    """One compressed input decompressed on a background thread into a bounded queue of
+    pieces (an :class:`Input` for the reader; ``close`` stops the thread)."""
+
+    _PIECE = 1 << 20
+
+    def __init__(self, source: Source, limit: int):
+        self.source = source
+        self.queue: queue.Queue = queue.Queue(maxsize=max(2, limit // self._PIECE))
+        self.stop = threading.Event()
+        self.piece = memoryview(b"")
+        self.finished = False
+        self.thread = threading.Thread(target=self._produce, daemon=True,
+                                       name="kexue-shuffle-decompress")
+        self.thread.start()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        f = None
+        try:
+            f = self.source.open()
+            while True:
+                buf = bytearray(self._PIECE)
+                view = memoryview(buf)
+                n = 0
+                while n < len(buf):  # whole pieces: fewer hand-offs
+                    got = f.readinto(view[n:])
+                    if not got:
+                        break
+                    n += got
+                if n == 0:
+                    self._put(None)
+                    return
+                if not self._put(view[:n]):
+                    return
+        except BaseException as e:  # handed to the reading thread
+            self._put(e)
+        finally:
+            if f is not None:
+                f.close()
+
+    def readinto(self, view: memoryview) -> int:
+        while not len(self.piece):
+            if self.finished:
+                return 0
+            item = self.queue.get()
+            if item is None:
+                self.finished = True
+                return 0
+            if isinstance(item, BaseException):
+                self.finished = True
+                raise item
+            self.piece = item
+        n = min(len(view), len(self.piece))
+        view[:n] = self.piece[:n]
+        self.piece = self.piece[n:]
+        return n
+
+    def close(self) -> None:
+        self.stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.thread.join()
+        self.piece = memoryview(b"")
+
+
+class ReadAhead:
+    """Openers for ``sources`` that decompress compressed files on up to ``threads``
+    background threads, each running ahead of the reader by at most ``limit // threads``
+    bytes: while input ``i`` is read, the next compressed inputs are already being
+    decompressed. Plain files and streams are read as usual. The bytes handed to the reader
+    are the same, so the output never depends on ``threads``."""
+
+    def __init__(self, sources: Sequence[Source], threads: int, limit: int):
+        self.sources = list(sources)
+        self.threads = threads
+        self.per = max(2 * _Ahead._PIECE, limit // max(1, threads))
+        self.ahead: dict[int, _Ahead] = {}
+        self.compressed = [i for i, s in enumerate(self.sources)
+                           if s.codec is not None and s.is_path]
+
+    def _start(self, i: int) -> None:
+        """Make sure the compressed inputs from ``i`` on are decompressing (``threads`` at
+        most, counting the ones not yet opened)."""
+        for j in self.compressed:
+            if j < i or j in self.ahead:
+                continue
+            if len(self.ahead) >= self.threads:
+                break
+            self.ahead[j] = _Ahead(self.sources[j], self.per)
+
+    def opener(self, i: int) -> Callable[[], Input]:
+        def open_() -> Input:
+            if i in self.ahead or i in self.compressed:
+                self._start(i)
+                return _Owned(self, i, self.ahead[i])
+            self._start(i + 1)
+            return self.sources[i].open()
+        return open_
+
+    def release(self, i: int) -> None:
+        ahead = self.ahead.pop(i, None)
+        if ahead is not None:
+            ahead.close()
+
+    def close(self) -> None:
+        for i in list(self.ahead):
+            self.release(i)
+
+
+class _Owned:
+    """An input handed out by :class:`ReadAhead`: closing it frees its thread's slot."""
+
+    def __init__(self, owner: ReadAhead, i: int, ahead: _Ahead):
+        self.owner, self.i, self.ahead = owner, i, ahead
+
+    def readinto(self, view: memoryview) -> int:
+        return self.ahead.readinto(view)
+
+    def close(self) -> None:
+        self.owner.release(self.i)
