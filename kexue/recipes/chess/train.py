@@ -3,7 +3,7 @@
 The article (https://kexue.fm/archives/7877) trains on the first ``512 / n + 1`` tokens of
 each game with ``n = 8, 4, 2, 1`` switching at 20k, 40k and 80k batches: openings first
 (16 moves), then 32, 64 and 128 moves. :data:`CPU_CURRICULUM` keeps the shape scaled down to
-what one shared CPU core affords (switches at 1,000 and 1,600 steps, ending at 64 moves).
+what one shared CPU core affords (switches at 600 and 1,000 steps, ending at 64 moves after 1,250).
 The curriculum is a function of the optimizer step, so a resumed run continues with the
 right length. Checkpoints (resumable, every ``checkpoint_every`` steps) go to
 ``RUN_DIR/checkpoints``; the final weights to ``RUN_DIR/model`` (HF format).
@@ -27,7 +27,7 @@ __all__ = ["ARTICLE_CURRICULUM", "CPU_CURRICULUM", "CurriculumCollate", "Curricu
 
 #: (first step, n): train on the first 512 / n + 1 tokens
 ARTICLE_CURRICULUM = ((0, 8), (20_000, 4), (40_000, 2), (80_000, 1))
-CPU_CURRICULUM = ((0, 8), (1_000, 4), (1_600, 2))
+CPU_CURRICULUM = ((0, 8), (600, 4), (1_000, 2))
 
 
 def parse_curriculum(text: str) -> tuple[tuple[int, int], ...]:
@@ -83,7 +83,7 @@ def dev_slice(games: Sequence, size: int = 500) -> tuple[list, list]:
     return [games[i] for i in keep], [games[i] for i in dev]
 
 
-def train(games: Sequence[list[str]], run_dir: str | Path, *, steps: int = 1900,
+def train(games: Sequence[list[str]], run_dir: str | Path, *, steps: int = 1250,
           batch_size: int = 32, lr: float = 1e-3, warmup: int = 100,
           curriculum: Sequence[tuple[int, int]] = CPU_CURRICULUM, layers: int = 4,
           hidden: int = 128, heads: int = 4, checkpoint_every: int = 100, seed: int = 0,
