@@ -81,16 +81,28 @@ def _train(argv: list[str]) -> int:
     p.add_argument("--heads", type=_positive, default=4)
     p.add_argument("--checkpoint-every", type=_positive, default=100)
     p.add_argument("--threads", type=_positive, default=1, help="torch threads (default 1)")
+    p.add_argument("--export", action="store_true", help="do not train: write RUN_DIR/model "
+                   "from the newest checkpoint (a run stopped early)")
     a = p.parse_args(argv)
     import torch
 
     from kexue.recipes.chess.data import load_split
-    from kexue.recipes.chess.train import CPU_CURRICULUM, dev_slice, train
+    from kexue.recipes.chess.train import CPU_CURRICULUM, dev_slice, export, train
+    from kexue.train import CheckpointError
 
     torch.set_num_threads(a.threads)
     from pathlib import Path
 
     run = Path(a.run_dir)
+    if a.export:
+        try:
+            step = export(run / "checkpoints", run / "model", layers=a.layers, hidden=a.hidden,
+                          heads=a.heads)
+        except (OSError, CheckpointError) as e:
+            print(f"kexue chess train: {e}", file=sys.stderr)
+            return RUNTIME_ERROR
+        print(f"model of step {step} written to {run / 'model'}")
+        return OK
     try:
         run.mkdir(parents=True, exist_ok=True)
         split = load_split(a.data, a.split_cache or run / "split.json")

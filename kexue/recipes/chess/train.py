@@ -22,7 +22,7 @@ from kexue.models.saving import save_pretrained
 from kexue.recipes.chess.model import VOCAB, build_model, encode, lm_loss
 from kexue.train import Callback, fit
 
-__all__ = ["ARTICLE_CURRICULUM", "CPU_CURRICULUM", "CurriculumCollate", "Curriculum",
+__all__ = ["export", "ARTICLE_CURRICULUM", "CPU_CURRICULUM", "CurriculumCollate", "Curriculum",
            "parse_curriculum", "train", "dev_slice"]
 
 #: (first step, n): train on the first 512 / n + 1 tokens
@@ -105,3 +105,23 @@ def train(games: Sequence[list[str]], run_dir: str | Path, *, steps: int = 1250,
     model.eval()
     save_pretrained(model, run_dir / "model", vocab=VOCAB, overwrite=True)
     return model
+
+
+def export(checkpoint: str | Path, out: str | Path, *, layers: int = 4, hidden: int = 128,
+           heads: int = 4) -> int:
+    """Write the model weights of a training checkpoint (``ckpt-*.kexue``, or the newest in
+    a directory) as an HF-format directory ``out``; returns the checkpoint's step."""
+    from kexue.train import CheckpointError, latest_checkpoint, load_checkpoint
+
+    path = Path(checkpoint)
+    if path.is_dir():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise CheckpointError(f"no checkpoint in {path}")
+        state = found[1]
+    else:
+        state = load_checkpoint(path)
+    model = build_model(layers=layers, hidden=hidden, heads=heads)
+    model.load_state_dict(state["model"])
+    save_pretrained(model.eval(), out, vocab=VOCAB, overwrite=True)
+    return int(state["step"])
