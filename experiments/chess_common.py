@@ -14,9 +14,16 @@ if not DATA.is_dir():
 RESULTS = ROOT / "results" / "chess.jsonl"
 
 
-def commit() -> str:
+def _head() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                           capture_output=True).stdout.strip()
+
+
+_COMMIT = _head()  # read once: the code this process runs, even if HEAD moves meanwhile
+
+
+def commit() -> str:
+    return _COMMIT
 
 
 def record(claim: str, value, unit: str, data: str, command: str, **extra) -> dict:
