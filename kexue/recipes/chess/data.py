@@ -43,7 +43,9 @@ def _is_move(tok: str) -> bool:
 def build_split(data_dir: str | Path) -> Split:
     """Read both files under ``data_dir`` and build the split (a few minutes on one core)."""
     data_dir = Path(data_dir)
-    c: Counter[str] = Counter()
+    c: Counter[str] = Counter({k: 0 for k in (
+        "ccpd_records", "ccpd_no_moves", "ccpd_nonstandard_start", "ccpd_duplicate",
+        "ccpd_rejected", "ccpd_equal_to_report_game")})
     rejected: list[str] = []
     report_errors: list[GameError] = []
     report = list(read_games(data_dir / LIU_DAHUA, errors=report_errors))

@@ -123,5 +123,6 @@ def export(checkpoint: str | Path, out: str | Path, *, layers: int = 4, hidden: 
         state = load_checkpoint(path)
     model = build_model(layers=layers, hidden=hidden, heads=heads)
     model.load_state_dict(state["model"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_pretrained(model.eval(), out, vocab=VOCAB, overwrite=True)
     return int(state["step"])
