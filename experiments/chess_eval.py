@@ -4,7 +4,7 @@
 
 1. Held-out per-move perplexity of the LM over all 4-character strings (teacher forcing,
    one forward per game) at each saved checkpoint: the first 16 plies of the 500 dev games
-   (a slice of train) and of the Liu Dahua report games: it falls as training goes on.
+   (a slice of train) and of the Liu Dahua report games (``--curve-games`` of each).
 2. Next-move top-1 / top-5 / perplexity over the legal moves on the first ``--games`` Liu
    Dahua games (plies 1-64, per phase) vs. the most-frequent-move-in-this-position book.
 3. ``--random-games`` games against a random mover (200-ply limit, alternating colours);
@@ -65,7 +65,8 @@ def main() -> None:
     p.add_argument("--random-games", type=int, default=200)
     p.add_argument("--self-games", type=int, default=10)
     p.add_argument("--self-step", type=int, default=200)
-    p.add_argument("--parts", default="curve,next,random,self")
+    p.add_argument("--curve-games", type=int, default=200)
+    p.add_argument("--parts", default="next,random,curve,self")
     a = p.parse_args()
     torch.set_num_threads(1)
     cmd = "python experiments/chess_eval.py " + " ".join(sys.argv[1:])
@@ -83,12 +84,13 @@ def main() -> None:
             out = run / "eval" / ck.stem
             step = export(ck, out)
             m = load_model(out)
-            rows.append((step, round(lm_move_perplexity(m, dev, 16), 2),
-                         round(lm_move_perplexity(m, report[:200], 16), 2)))
+            rows.append((step, round(lm_move_perplexity(m, dev[: a.curve_games], 16), 2),
+                         round(lm_move_perplexity(m, report[: a.curve_games], 16), 2)))
             print(rows[-1], flush=True)
         record("held-out per-move perplexity (all 4-char strings, plies 1-16) by training "
                "step: dev slice / Liu Dahua report games", {"step_dev_report": rows},
-               "perplexity", "500 dev games (slice of train); first 200 Liu Dahua games", cmd,
+               "perplexity", f"first {a.curve_games} of the 500 dev games (slice of train); "
+               f"first {a.curve_games} Liu Dahua games", cmd,
                article="7877")
 
     if "next" in parts:
