@@ -31,11 +31,15 @@ def test_loss_ignores_padding(tiny):
     one = collate([["h2e2", "h9g7"]])
     two = collate([["h2e2", "h9g7"], ["b2e2", "b9c7", "b0c2", "a9b9", "a0b0"]])
     assert two["token_ids"].shape == (2, 21) and int(two["attention_mask"][0].sum()) == 9
-    loss_one = lm_loss(tiny, one)
-    # the first game alone vs. in a padded batch: same per-token mean when weighted back
-    logits = tiny(two["token_ids"][:, :-1], attention_mask=two["attention_mask"][:, :-1])
-    ce = torch.nn.functional.cross_entropy(logits[0, :8].float(), two["token_ids"][0, 1:9])
-    torch.testing.assert_close(ce, loss_one)
+    # the padded batch's loss is the mean over the real targets of both games only
+    ce = []
+    for i, n in ((0, 8), (1, 20)):
+        ids = two["token_ids"][i : i + 1, : n + 1]
+        logits = tiny(ids[:, :-1])
+        ce.append(torch.nn.functional.cross_entropy(logits[0].float(), ids[0, 1:],
+                                                    reduction="sum"))
+    torch.testing.assert_close(lm_loss(tiny, two), (ce[0] + ce[1]) / 28)
+    torch.testing.assert_close(lm_loss(tiny, one), ce[0] / 8)
 
 
 def test_curriculum_cuts_games():
@@ -129,3 +133,17 @@ def test_game_state_ends_and_undo():
     g = GameState(moves=["h0g2", "h9g7", "g2h0", "g7h9"] * 2)
     assert g.result() == ("1/2-1/2", "threefold repetition")
     assert GameState().result(max_plies=0) == ("1/2-1/2", "0-ply limit")
+
+
+def test_shipped_model_opens_like_a_master():
+    import kexue.assets
+
+    if "kexue-xiangqi" not in kexue.assets.available():
+        pytest.skip("kexue-xiangqi is not shipped in this installation")
+    from kexue.recipes.chess.model import load_model
+
+    scorer = MoveScorer(load_model(kexue.assets.path("kexue-xiangqi")))
+    g = GameState()
+    assert scorer.best(g.board, g.moves) in {parse_iccs("h2e2"), parse_iccs("b2e2")}  # 中炮
+    g.push(parse_iccs("h2e2"))
+    assert scorer.best(g.board, g.moves) in {parse_iccs("h9g7"), parse_iccs("b9c7")}  # 马８进７
