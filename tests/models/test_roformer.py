@@ -46,7 +46,9 @@ def test_roformer_model_parity(roformer_dir):
 
 def test_roformer_linear_pooler_is_dense_on_cls(roformer_dir):
     path, hf = roformer_dir
-    model = build_transformer_model(checkpoint_path=path, model="roformer", with_pool="linear")
+    with pytest.warns(UserWarning, match=r"head\(s\) \['pooler'\]"):
+        model = build_transformer_model(checkpoint_path=path, model="roformer",
+                                        with_pool="linear")
     assert set(model.load_report.initialised) == {"pooler.dense.weight", "pooler.dense.bias"}
     ids, mask = padded_batch(73, [7, 5])
     with torch.no_grad():

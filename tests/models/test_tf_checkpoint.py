@@ -182,6 +182,27 @@ def test_truncated_index_and_bad_magic(tmp_path):
 
 
 @needs_shared
+def test_tf_load_follows_the_same_strictness_rule(tmp_path):
+    """TF format, same rule as HF: an absent head asked for is fresh and warned; an unused
+    variable (a fine-tuned classifier) is refused, skipped by strict=False or ignore=; the
+    optimizer slots are always skipped by name."""
+    tensors = {k: torch.from_numpy(v) for k, v in _variables(BERT_TINY).items()
+               if not k.startswith("bert/pooler/")}
+    tensors["output_weights"] = torch.zeros(2, 4)
+    tensors["bert/embeddings/word_embeddings/adam_m"] = torch.zeros(1)
+    write_tensors(tmp_path / "ft", tensors)
+    cfg = SHARED / "bert_tiny_adam" / "bert_config.json"
+    with pytest.raises(ValueError, match=r"unexpected keys \(1;.*output_weights"):
+        build_transformer_model(cfg, tmp_path / "ft")
+    for kwargs in ({"strict": False}, {"ignore": "^output_weights$"}):
+        with pytest.warns(UserWarning, match=r"\['pooler'\]"):
+            m = build_transformer_model(cfg, tmp_path / "ft", with_pool=True, **kwargs)
+        assert m.load_report.new_heads == ["pooler"]
+        assert "output_weights" in m.load_report.skipped
+        assert "optimizer slot" in m.load_report.skipped["bert/embeddings/word_embeddings/adam_m"]
+
+
+@needs_shared
 def test_shared_bert_training_checkpoint_equals_transformers():
     m = build_transformer_model(checkpoint_path=BERT_TINY, with_mlm=True, with_nsp=True)
     assert len(m.load_report.skipped) == 93  # 92 Adam slots + global_step
