@@ -107,10 +107,12 @@ def build_transformer_model(
             ``bert`` (``roberta``, ``wobert``), ``roformer``
             (``roformer_sim``), ``nezha``, ``gpt2``, ``gpt2_ml``, ``t5`` (``t5.1.1``, ``mt5``,
             ``mt5.1.1``, ``t5_pegasus``).
-        application: ``encoder`` (hidden states, or :class:`EncoderOutput` with heads),
-            ``lm`` (causal, logits) or ``unilm`` (seq2seq mask from segment ids, logits) for the
-            BERT family; ``lm`` or ``encoder`` (hidden states) for GPT-2 / GPT2_ML;
-            ``encoder`` (the default) for T5, which is always the encoder-decoder.
+        application: ``encoder`` (bidirectional), ``lm`` (causal, with the MLM head as the
+            LM head) or ``unilm`` (seq2seq mask from segment ids) for the BERT family; ``lm``
+            or ``encoder`` (no LM head) for GPT-2 / GPT2_ML; ``encoder`` (the default) for
+            T5, which is always the encoder-decoder. Every model returns a
+            :class:`~kexue.models.outputs.ModelOutput` (``hidden`` first, then ``pooled``,
+            ``nsp_logits``, ``logits`` when built), whatever the application and heads.
         **kwargs: config fields (override the file) and build options: ``with_pool``,
             ``with_nsp``, ``with_mlm``, ``hierarchical_position`` (never saved),
             ``residual_attention_scores``, ``layer_norm_cond_size``, ... (saved),

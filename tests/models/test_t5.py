@@ -67,8 +67,9 @@ def test_t5_untied_lm_head(t5_model_dir, tmp_path):
     dec = torch.randint(1, 61, (2, 4))
     with torch.no_grad():
         hidden = hf(input_ids=src, attention_mask=src_mask, decoder_input_ids=dec).last_hidden_state
-        logits = model(src, dec, attention_mask=src_mask)
-    assert max_diff(logits, hidden @ lm.T) <= 1e-5
+        out = model(src, dec, attention_mask=src_mask)
+    assert max_diff(out.logits, hidden @ lm.T) <= 1e-5
+    assert max_diff(out.hidden, hidden) <= 1e-5
 
 
 def test_t5_conditional_generation_parity(tmp_path):
@@ -83,7 +84,7 @@ def test_t5_conditional_generation_parity(tmp_path):
     with torch.no_grad():
         ref = hf(input_ids=src, attention_mask=src_mask, decoder_input_ids=dec).logits
         out = model(src, dec, attention_mask=src_mask)
-    assert max_diff(out, ref) <= 1e-5
+    assert max_diff(out.logits, ref) <= 1e-5
 
 
 def test_t5_cache_matches_full_decode_with_left_padded_source(t5_model_dir):
