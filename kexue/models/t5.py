@@ -24,8 +24,8 @@ from kexue.layers.positions import T5RelativeBias
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import T5Config
-from kexue.models.outputs import ModelOutput
 from kexue.models.gpt2 import check_token_ids
+from kexue.models.outputs import ModelOutput
 from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["T5", "T5Layer", "T5Stack"]

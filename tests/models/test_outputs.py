@@ -81,7 +81,7 @@ def test_transformers_names_are_aliases():
     assert out.prediction_logits is out.logits is out.mlm_logits
     assert out["last_hidden_state"] is out.hidden
     with pytest.raises(AttributeError, match="no field 'hiden'"):
-        out.hiden
+        out.hiden  # noqa: B018
     with pytest.raises(KeyError):
         out["nothing"]
 
