@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kexue.cli import _exitcodes as codes
-from kexue.cli import commands
+from kexue.cli import commands, module_name
 from kexue.cli import main as kexue_main
 from tests.faults import closed_pipe
 
@@ -66,7 +66,7 @@ def test_directory_where_a_file_is_expected(capsys, tmp_path):
 
 
 def _help(argv: list[str], capsys) -> str:
-    module = importlib.import_module(f"kexue.cli.{argv[0]}")
+    module = importlib.import_module(f"kexue.cli.{module_name(argv[0])}")
     try:
         module.main([*argv[1:], "--help"])
     except SystemExit as stop:
@@ -76,7 +76,7 @@ def _help(argv: list[str], capsys) -> str:
 
 @pytest.mark.parametrize("name", sorted(commands()))
 def test_help_lists_every_option(name, capsys):
-    source = (REPO / "kexue" / "cli" / f"{name}.py").read_text(encoding="utf-8")
+    source = (REPO / "kexue" / "cli" / f"{module_name(name)}.py").read_text(encoding="utf-8")
     options = set(re.findall(r"add_argument\(\s*(?:\"-\w\",\s*)?\"(--[\w-]+)\"", source))
     shown = _help([name], capsys)
     if name == "words":
