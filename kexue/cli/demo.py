@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     from kexue.decoding import AutoRegressiveDecoder
     from kexue.models import ModelOutput, build_transformer_model
     from kexue.text import Tokenizer
+    from kexue.threads import set_threads
 
+    set_threads()  # the default rule of kexue/threads.py
     start = time.perf_counter()
     torch.manual_seed(args.seed)
     vocab = _char_vocab(SENTENCES)
