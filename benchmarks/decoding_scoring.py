@@ -47,7 +47,7 @@ def full_scores(model, prefix: list[int], cands: list[list[int]], chunk: int) ->
         for lo in range(0, len(cands), chunk):
             part = torch.tensor([prefix + c for c in cands[lo : lo + chunk]])
             m = len(cands[lo])
-            logits = model(part)[:, len(prefix) - 1 : -1]
+            logits = model(part).logits[:, len(prefix) - 1 : -1]
             logp = torch.log_softmax(logits.float(), dim=-1)
             out.append(logp.gather(2, part[:, len(prefix) :, None]).squeeze(2).sum(1))
             assert m == part.shape[1] - len(prefix)

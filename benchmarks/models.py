@@ -102,7 +102,7 @@ def forward(model: torch.nn.Module, impl: str, ids: torch.Tensor) -> torch.Tenso
     segments = torch.zeros_like(ids)
     if impl == "kexue":
         out = model(ids, segments)
-        return out if isinstance(out, torch.Tensor) else out.hidden
+        return out.hidden
     return model(input_ids=ids, token_type_ids=segments).last_hidden_state
 
 

@@ -61,7 +61,7 @@ class Classifier(nn.Module):
         self.out = nn.Linear(hidden, 2)
 
     def forward(self, token_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        h = self.encoder(token_ids, attention_mask=attention_mask)
+        h = self.encoder(token_ids, attention_mask=attention_mask).hidden
         m = attention_mask.unsqueeze(-1).to(h.dtype)
         return self.out(self.dropout((h * m).sum(1) / m.sum(1)))
 

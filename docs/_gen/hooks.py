@@ -46,8 +46,8 @@ SPECIAL = ("index.md", "contributing.md")
 # whose URL names iframe-worker is configured: mkdocs.yml points extra.polyfills here.
 IFRAME_WORKER = "assets/iframe-worker/shim.js"
 # Guides in reading order; any other docs/*.md follows alphabetically.
-GUIDE_ORDER = ("models", "decoding", "optim", "objectives", "text", "shuffle", "training",
-               "sky", "design", "testing", "benchmarks", "benchmarks_models")
+GUIDE_ORDER = ("bert4keras", "models", "decoding", "optim", "objectives", "text", "shuffle",
+               "training", "sky", "design", "testing", "benchmarks", "benchmarks_models")
 AREA_TITLES = {
     "models": "Models", "optimizers": "Optimizers", "objectives": "Objectives",
     "decoding": "Decoding", "text": "Text", "data": "Data", "recipes": "Recipes",

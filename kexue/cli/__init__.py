@@ -2,7 +2,9 @@
 
 Each subcommand is one module in this package (``kexue/cli/<name>.py``) exposing
 ``main(argv: list[str] | None = None) -> int`` and a one-line module docstring. The dispatcher
-finds them by listing the package, so adding a command never touches this file.
+finds them by listing the package, so adding a command never touches this file. A module name
+with underscores is a command with hyphens (``fill_mask.py`` is ``kexue fill-mask``; the
+underscore spelling is accepted too).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from kexue.cli._exitcodes import (
     quiet_stdout,
 )
 
-__all__ = ["main", "commands"]
+__all__ = ["main", "commands", "module_name"]
 
 
 def commands() -> dict[str, str]:
@@ -28,14 +30,19 @@ def commands() -> dict[str, str]:
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
             continue
-        found[info.name] = ""
+        found[info.name.replace("_", "-")] = ""
     for name in list(found):
-        spec = importlib.util.find_spec(f"{__name__}.{name}")
+        spec = importlib.util.find_spec(f"{__name__}.{module_name(name)}")
         doc = ""
         if spec is not None and spec.origin:
             doc = _first_docstring_line(spec.origin)
         found[name] = doc
     return dict(sorted(found.items()))
+
+
+def module_name(command: str) -> str:
+    """The module of a command: ``fill-mask`` -> ``fill_mask``."""
+    return command.replace("-", "_")
 
 
 def _first_docstring_line(path: str) -> str:
@@ -65,12 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kexue {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
+    if not name.startswith("_"):
+        name = name.replace("_", "-")
     if name.startswith("_") or name not in commands():
         hint = did_you_mean(name, commands())
         print(f"kexue: unknown command {name!r}{hint}\n", file=sys.stderr)
         _usage(sys.stderr)
         return USAGE_ERROR
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{module_name(name)}")
     try:
         status = int(module.main(rest) or 0)
         sys.stdout.flush()  # a closed pipe shows here when the output fitted in the buffer

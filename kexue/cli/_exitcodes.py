@@ -11,6 +11,14 @@ Every ``kexue`` command returns
   reader of stdout went away; nothing is printed then,
 - ``INTERRUPTED`` (130 = 128 + SIGINT) on Ctrl-C.
 
+The line between 1 and 2: whatever the command can check from its arguments alone, before
+any work (an input that is missing or a directory, an output whose directory does not exist or
+that is a directory, a malformed value such as ``--memory lots``), is a usage error (2); a
+problem found in the *contents* of the data while working (bad UTF-8 on line 4, an empty
+corpus, no word reaching the minimum count) or a failed write is a runtime error (1). Commands
+raise :class:`UsageError` from their pre-work checks (:func:`check_input_file`,
+:func:`check_output_file`) and map it to 2, every other error to 1.
+
 The dispatcher (``kexue/cli/__init__.py``) applies the closed-pipe and Ctrl-C rules around
 every command, so a command only returns its own status.
 """
@@ -30,7 +38,11 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141
 
 __all__ = ["OK", "RUNTIME_ERROR", "USAGE_ERROR", "INTERRUPTED", "BROKEN_PIPE", "quiet_stdout",
-           "did_you_mean", "misspelt", "check_input_file"]
+           "did_you_mean", "misspelt", "check_input_file", "check_output_file", "UsageError"]
+
+
+class UsageError(ValueError):
+    """The command line names something unusable (checked before any work): exit 2."""
 
 
 def quiet_stdout() -> None:
@@ -57,13 +69,29 @@ def misspelt(word: str, choices: Iterable[str]) -> bool:
 
 
 def check_input_file(path: str | Path, what: str = "input file") -> Path:
-    """``path`` as a ``Path``; ``ValueError`` naming the problem when it does not exist or is
-    a directory (``-`` for stdin passes)."""
+    """``path`` as a ``Path``; :class:`UsageError` (a ``ValueError``) naming the problem when
+    it does not exist or is a directory (``-`` for stdin passes)."""
     p = Path(path)
     if str(path) == "-":
         return p
-    if not p.exists():
-        raise ValueError(f"{what} not found: {path}")
     if p.is_dir():
-        raise ValueError(f"{what} {path} is a directory, not a file")
+        raise UsageError(f"{what} {path} is a directory, not a file")
+    if not p.exists():
+        if os.path.lexists(p):
+            raise UsageError(f"{what} {path} is a broken symbolic link")
+        raise UsageError(f"{what} not found: {path}")
     return p
+
+
+def check_output_file(path: str | Path, what: str = "output") -> None:
+    """Before the work: :class:`UsageError` when ``path`` is a directory or its directory does
+    not exist (``-`` for stdout passes). Whether it can really be written is found when it is
+    (a read-only or full disk is a runtime error)."""
+    if str(path) == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{what} {path} is a directory, not a file")
+    parent = p.resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} directory {str(parent)!r} does not exist")

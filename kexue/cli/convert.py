@@ -44,7 +44,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from pathlib import Path
+
+    from kexue.cli._exitcodes import USAGE_ERROR
     from kexue.models.convert import convert_checkpoint
+
+    src = Path(args.src)  # a TF prefix (NAME for NAME.index) exists only through its files
+    if not src.exists() and not Path(f"{args.src}.index").exists():
+        print(f"kexue convert: error: checkpoint not found: {args.src} (it does not exist)",
+              file=sys.stderr)
+        return USAGE_ERROR
 
     bar = None
     if not args.quiet:

@@ -102,9 +102,32 @@ def main(argv: list[str] | None = None) -> int:
         # a thread that spins for a while after start-up (measured: ~0.1 s of CPU taken from
         # the shuffle's two busy threads on a two-core machine).
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    if args.scheduler is not None:
+    if args.scheduler is not None:  # inputs and outputs are URLs there: checked by the job
         return _cluster(args)
+    from kexue.cli._exitcodes import (
+        USAGE_ERROR,
+        UsageError,
+        check_input_file,
+        check_output_file,
+    )
     from kexue.data.shuffle import MAX_OPEN_FILES, shuffle_files
+    from kexue.data.sizes import parse_size
+
+    try:  # what the arguments alone show is a usage error (2), as in every kexue command
+        for path in args.inputs:
+            check_input_file(path, "input")
+        check_output_file(args.output.replace("{", "").replace("}", ""), "output")
+        if args.tmpdir is not None and not os.path.isdir(args.tmpdir):
+            raise UsageError(f"temporary directory {args.tmpdir!r} does not exist")
+        for size in (args.memory, args.shard_bytes):
+            if size is not None:
+                try:
+                    parse_size(size)
+                except ValueError as e:
+                    raise UsageError(str(e)) from None
+    except UsageError as e:
+        print(f"kexue shuffle: error: {e}", file=sys.stderr)
+        return USAGE_ERROR
 
     previous = None
     try:

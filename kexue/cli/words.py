@@ -20,7 +20,15 @@ import json
 import os
 import sys
 
-from kexue.cli._exitcodes import RUNTIME_ERROR, USAGE_ERROR, did_you_mean, misspelt
+from kexue.cli._exitcodes import (
+    RUNTIME_ERROR,
+    USAGE_ERROR,
+    UsageError,
+    check_input_file,
+    check_output_file,
+    did_you_mean,
+    misspelt,
+)
 
 _SUBCOMMANDS = ("discover", "segment", "evaluate")
 
@@ -65,10 +73,10 @@ def _discover(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from kexue.io.atomic import check_writable, remove_stale_temps
     from kexue.text.discovery import discover_words, save_lexicon
-    from kexue.text.ngrams import check_input_file
 
     for path in args.corpus:
         check_input_file(path)
+    check_output_file(args.output)
     check_writable(args.output)  # a bad output is reported now, not after the whole run
     remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
 
@@ -100,7 +108,7 @@ def _discover(argv: list[str]) -> int:
 def _read_lines(paths: list[str]):
     """Lines of the inputs (``-`` or none: standard input), all decoded as strict UTF-8."""
     from kexue.io.lines import read_lines
-    from kexue.text.ngrams import check_input_file, decode_lines, iter_lines
+    from kexue.text.ngrams import decode_lines, iter_lines
 
     paths = paths or ["-"]
     for path in paths:  # every named file is checked before anything is read
@@ -128,7 +136,11 @@ def _segment(argv: list[str]) -> int:
     from kexue.text.discovery import load_lexicon
     from kexue.text.segment import Segmenter
 
+    check_input_file(args.lexicon, "lexicon")
+    for path in args.input:
+        check_input_file(path)
     if args.output != "-":
+        check_output_file(args.output)
         check_writable(args.output)
         remove_stale_temps(args.output)  # left by a run that was killed (kill -9)
     seg = Segmenter(load_lexicon(args.lexicon))
@@ -184,6 +196,10 @@ def _evaluate(argv: list[str]) -> int:
     from kexue.text.ngrams import iter_lines
     from kexue.text.segment import Segmenter
 
+    for path, what in ((args.gold, "gold file"), (args.pred, "prediction file"),
+                       (args.lexicon, "lexicon")):
+        if path is not None:
+            check_input_file(path, what)
     gold = [line.split() for line in iter_lines([args.gold])]
     if not any(len(g) > 1 for g in gold) and any(len(w) > 1 for g in gold for w in g):
         # every line one "word": raw text, not a segmentation; the scores would look plausible
@@ -258,9 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `kexue words segment ... | head`: stop quietly, like coreutils
         _quiet_stdout()
         return 141
-    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+    except UsageError as err:  # the arguments name something unusable (before any work)
         print(f"kexue words {name}: error: {_message(err)}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
+    except ValueError as err:  # bad data found while working (bad UTF-8, empty corpus)
+        print(f"kexue words {name}: error: {_message(err)}", file=sys.stderr)
+        return RUNTIME_ERROR
     except OSError as err:  # writing failed: read-only, full disk, no permission
         if isinstance(err, _StdoutError):
             _quiet_stdout()

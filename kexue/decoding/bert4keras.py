@@ -12,7 +12,7 @@ shape for people porting such recipes::
             token_ids, segment_ids = inputs
             token_ids = torch.cat([token_ids, output_ids], 1)
             segment_ids = torch.cat([segment_ids, torch.ones_like(output_ids)], 1)
-            return model(token_ids, segment_ids)[:, -1].softmax(-1)     # probabilities
+            return model(token_ids, segment_ids).logits[:, -1].softmax(-1)  # probabilities
 
     autotitle = AutoTitle(start_id=None, end_id=sep_id, maxlen=32)
     autotitle.beam_search([token_ids, segment_ids], topk=3)   # -> generated ids

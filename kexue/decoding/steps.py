@@ -25,7 +25,9 @@ signature is a step; subclass :class:`Step` for the ``new_cache`` hook.
 The three built-in steps follow the model contract (docs/design.md, "Model contract"):
 
 - :class:`CausalLMStep` (``application="lm"``) and :class:`UniLMStep` (``"unilm"``):
-  ``model(token_ids, segment_ids, *, attention_mask, position_ids, cache) -> logits``;
+  ``model(token_ids, segment_ids, *, attention_mask, position_ids, cache)``, whose
+  :class:`~kexue.models.outputs.ModelOutput` ``.logits`` are used (a custom callable may
+  return the logits tensor itself);
 - :class:`EncoderDecoderStep` (T5): ``model.encode(ids, attention_mask)`` and
   ``model.decode(decoder_ids, encoder_hidden, *, encoder_mask, cache) -> logits``;
 - ``model.new_cache()`` returns an empty KV cache with ``.length`` and ``.reorder(index)``.
@@ -41,6 +43,7 @@ from typing import Any
 import torch
 
 from kexue.decoding.state import DecodeState
+from kexue.models.outputs import ModelOutput, logits_of
 
 __all__ = [
     "Step",
@@ -54,6 +57,8 @@ __all__ = [
 
 
 def _logits(out) -> torch.Tensor:
+    if isinstance(out, ModelOutput):  # a kexue model: its LM head's logits
+        out = logits_of(out)
     logits = out[0] if isinstance(out, tuple | list) else out
     if not isinstance(logits, torch.Tensor) or logits.dim() not in (2, 3):
         raise TypeError(

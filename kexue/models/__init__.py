@@ -21,7 +21,7 @@ from kexue.models.config import (
 from kexue.models.gpt2 import GPT2
 from kexue.models.gpt2_ml import GPT2ML
 from kexue.models.loading import LoadReport
-from kexue.models.outputs import EncoderOutput
+from kexue.models.outputs import EncoderOutput, ModelOutput, logits_of
 from kexue.models.registry import Family, family_of, get_family, register
 from kexue.models.saving import save_pretrained
 from kexue.models.t5 import T5
@@ -38,7 +38,9 @@ __all__ = [
     "list_variables",
     "load_variable",
     "KVCache",
+    "ModelOutput",
     "EncoderOutput",
+    "logits_of",
     "LoadReport",
     "Bert",
     "GPT2",

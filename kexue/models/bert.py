@@ -8,7 +8,8 @@ One post-LN encoder whose attention takes a pluggable position strategy:
 
 Layer ``n``: ``h = LN(x + Attn(x))``, ``y = LN(h + FFN(h))``. Applications: ``encoder``
 (bidirectional), ``lm`` (causal) and ``unilm`` (seq2seq mask from segment ids,
-https://kexue.fm/archives/6933); the last two return MLM-head logits and honour the KV cache.
+https://kexue.fm/archives/6933); the last two always fill ``logits`` (the MLM head) and honour
+the KV cache.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kexue.layers.positions import NezhaRelativePosition, RotaryPosition
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import BertConfig, NezhaConfig, RoFormerConfig
-from kexue.models.outputs import EncoderOutput
+from kexue.models.outputs import ModelOutput
 from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["Bert", "BertLayer", "APPLICATIONS"]
@@ -88,10 +89,10 @@ class Bert(SavesPretrained, nn.Module):
         application: ``"encoder"``, ``"lm"`` or ``"unilm"``.
 
     ``forward(token_ids, segment_ids=None, *, attention_mask=None, position_ids=None,
-    cache=None, condition=None)`` returns the final hidden states ``(batch, length, hidden)``
-    for a plain encoder; an :class:`EncoderOutput` when a head is requested (``with_pool``,
-    ``with_nsp``, ``with_mlm``); and MLM-head **logits** ``(batch, length, vocab)`` for
-    ``lm``/``unilm``.
+    cache=None, condition=None)`` returns a :class:`~kexue.models.outputs.ModelOutput` for
+    every application and head: ``hidden`` ``(batch, length, hidden)`` always, ``pooled``
+    (``with_pool``), ``nsp_logits`` (``with_nsp``) and ``logits`` ``(batch, length, vocab)``
+    from the MLM head (``with_mlm``, and always for ``lm``/``unilm``).
 
     Without ``attention_mask`` (and without a cache), padding is masked automatically: keys
     whose token id is ``config.pad_token_id`` (0 in BERT vocabularies) are never attended
@@ -248,16 +249,12 @@ class Bert(SavesPretrained, nn.Module):
                 cond=condition,
             )
 
-        if self.application in ("lm", "unilm"):
-            return self.mlm(x, self.embeddings.token.weight, condition)
-        if self.pooler is None and self.mlm is None:
-            return x
         pooled = self.pooler(x) if self.pooler is not None else None
-        return EncoderOutput(
+        return ModelOutput(
             hidden=x,
             pooled=pooled,
             nsp_logits=self.nsp(pooled) if self.nsp is not None else None,
-            mlm_logits=(
+            logits=(
                 self.mlm(x, self.embeddings.token.weight, condition)
                 if self.mlm is not None
                 else None

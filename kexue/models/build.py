@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,8 @@ def build_transformer_model(
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
+    strict: bool = True,
+    ignore: str | Iterable[str] | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Build a Transformer of family ``model`` and (optionally) load a checkpoint.
@@ -103,10 +107,12 @@ def build_transformer_model(
             ``bert`` (``roberta``, ``wobert``), ``roformer``
             (``roformer_sim``), ``nezha``, ``gpt2``, ``gpt2_ml``, ``t5`` (``t5.1.1``, ``mt5``,
             ``mt5.1.1``, ``t5_pegasus``).
-        application: ``encoder`` (hidden states, or :class:`EncoderOutput` with heads),
-            ``lm`` (causal, logits) or ``unilm`` (seq2seq mask from segment ids, logits) for the
-            BERT family; ``lm`` or ``encoder`` (hidden states) for GPT-2 / GPT2_ML;
-            ``encoder`` (the default) for T5, which is always the encoder-decoder.
+        application: ``encoder`` (bidirectional), ``lm`` (causal, with the MLM head as the
+            LM head) or ``unilm`` (seq2seq mask from segment ids) for the BERT family; ``lm``
+            or ``encoder`` (no LM head) for GPT-2 / GPT2_ML; ``encoder`` (the default) for
+            T5, which is always the encoder-decoder. Every model returns a
+            :class:`~kexue.models.outputs.ModelOutput` (``hidden`` first, then ``pooled``,
+            ``nsp_logits``, ``logits`` when built), whatever the application and heads.
         **kwargs: config fields (override the file) and build options: ``with_pool``,
             ``with_nsp``, ``with_mlm``, ``hierarchical_position`` (never saved),
             ``residual_attention_scores``, ``layer_norm_cond_size``, ... (saved),
@@ -116,6 +122,16 @@ def build_transformer_model(
         dtype: the floating-point dtype of the returned model (``torch.bfloat16``,
             ``torch.float16``, ...); the weights are loaded in float32 and cast once.
         device: where the returned model lives (``"cuda"``, ``"cpu"``, ...).
+        strict: ``True`` (the default) refuses a checkpoint holding keys the model does not
+            use (a fine-tuned ``classifier.*``), listing them; ``False`` skips them.
+        ignore: a regular expression (or a list of them) of checkpoint keys to skip even when
+            ``strict``. Skipped keys are listed in ``model.load_report.skipped``.
+
+    The load rule is the same for every family and format (:mod:`kexue.models.loading`): a
+    head asked for (``with_pool``, ``with_mlm``, ``with_nsp``, an ``lm``/``unilm`` MLM head,
+    an untied T5 LM head) that the checkpoint lacks is initialised fresh, named in
+    ``model.load_report.new_heads`` and in a ``UserWarning``; any other missing weight and
+    any shape mismatch is an error; TF optimizer slots are skipped by name.
 
     The checkpoint's names and shapes are checked against the config *before* the model is
     allocated, so a wrong ``vocab_size`` or layer count fails at once.
@@ -174,6 +190,8 @@ def build_transformer_model(
         )
 
     if checkpoint_path is None:
+        if not strict or ignore is not None:
+            raise ValueError("strict= and ignore= apply to loading a checkpoint: give one")
         net = family.build(config, application, options)
         init_weights(net, std=float(data.get("initializer_range", 0.02)))
         return _place(net, dtype, device).eval()
@@ -193,7 +211,18 @@ def build_transformer_model(
     precheck(family, config, application, options, source, fmt, vocab)
     net = family.build(config, application, options)
     km = key_map_fn(net, source.keys(), vocab)
-    net.load_report = apply_key_map(net, source, km, family=config.FAMILY, source=source.path)
+    report = apply_key_map(
+        net, source, km, family=config.FAMILY, source=source.path, strict=strict, ignore=ignore
+    )
+    net.load_report = report
+    if report.new_heads:
+        fresh = sorted(k for k in report.initialised if k.split(".")[0] in report.new_heads)
+        warnings.warn(
+            f"{source.path} has no weights for the head(s) {report.new_heads} this model was "
+            f"built with: initialised fresh (train them before use): {fresh}",
+            UserWarning,
+            stacklevel=2,
+        )
     return _place(net, dtype, device).eval()
 
 

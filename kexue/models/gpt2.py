@@ -14,6 +14,7 @@ from kexue.layers.feedforward import FeedForward
 from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import GPT2Config
+from kexue.models.outputs import ModelOutput
 from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["GPT2", "GPT2Layer", "check_decoder_inputs", "check_token_ids"]
@@ -83,8 +84,9 @@ class GPT2Layer(nn.Module):
 class GPT2(SavesPretrained, nn.Module):
     """GPT-2 with the kexue model contract (docs/design.md).
 
-    ``application="lm"`` returns next-token logits ``(batch, new_len, vocab)``;
-    ``"encoder"`` returns the final (causal) hidden states ``(batch, new_len, hidden)``.
+    Returns a :class:`~kexue.models.outputs.ModelOutput`: ``hidden``, the final (causal)
+    hidden states ``(batch, new_len, hidden)``, and for ``application="lm"`` ``logits``,
+    next-token logits ``(batch, new_len, vocab)``.
     Subclasses of other decoder-only layouts (GPT2_ML) swap the block and the norms around it.
     """
 
@@ -130,7 +132,7 @@ class GPT2(SavesPretrained, nn.Module):
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
+    ) -> ModelOutput:
         past = cache.length if cache is not None else 0
         position_ids = check_decoder_inputs(
             token_ids, segment_ids, position_ids, past, self.position.num_embeddings
@@ -142,6 +144,5 @@ class GPT2(SavesPretrained, nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x, bias, cache, i)
         x = self.final_norm(x)
-        if self.application == "lm":
-            return linear(x, self.token.weight)
-        return x
+        logits = linear(x, self.token.weight) if self.application == "lm" else None
+        return ModelOutput(hidden=x, logits=logits)

@@ -111,10 +111,6 @@ def bert_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
             km.unused[f"{theirs}.{w}"] = f"head not built ({mine.split('.')[0]})"
     r["mlm.bias"] = Rule("cls.predictions.bias", vocab)
     km.unused["cls.predictions.bias"] = "head not built (mlm)"
-    if family == "roformer":
-        km.fresh.update(
-            {f"pooler.dense.{w}": "pooler (HF RoFormer has none)" for w in ("weight", "bias")}
-        )
     # Tied / fixed tensors some writers store: verify, never load.
     word = e + "word_embeddings.weight"
     if word in keys and "cls.predictions.decoder.weight" in keys:
@@ -270,9 +266,10 @@ def t5_key_map(model, keys: list[str], vocab: Transform | None) -> KeyMap:
     # A stored head wins (untied T5.1.1 / mT5, and the tied copy transformers 4 writes into
     # .bin files); without one, a tied model's head is the shared embedding. An absent
     # ``tie_word_embeddings`` means tied, as in transformers. kexue writes the head it has.
-    if "lm_head.weight" in keys or saving:
+    # An untied head the checkpoint lacks (a T5Model) is a head built fresh.
+    if "lm_head.weight" in keys or saving or not c.tie_word_embeddings:
         r["lm_head.weight"] = Rule("lm_head.weight", vocab)
         km.unused["lm_head.weight"] = "LM head not built (with_lm=False)"
-    elif c.tie_word_embeddings:
+    else:
         r["lm_head.weight"] = Rule("shared.weight", vocab)
     return km

@@ -1,12 +1,20 @@
-"""Strict loading of HuggingFace-format checkpoints through explicit per-family key maps.
+"""Strict loading of checkpoints (every family, every format) through explicit key maps.
 
-A key map is data: ``{kexue_key: Rule(source_key, transform)}``. Loading is strict:
+A key map is data: ``{kexue_key: Rule(source_key, transform)}``. One strictness rule holds
+for every family and format:
 
-* every kexue parameter must come from the checkpoint (except ``fresh`` ones the model adds,
-  e.g. Conditional LayerNorm's zero-initialised dense layers), else the error lists them;
+* a **head** the build asks for (pooler, MLM, NSP, an untied LM head: a kexue parameter whose
+  source is one of the family's known head keys) that the checkpoint lacks entirely is
+  initialised fresh, listed in ``LoadReport.new_heads`` and named in a warning at build time;
+  a head the checkpoint holds only in part is an error;
+* every other kexue parameter must come from the checkpoint (except ``fresh`` ones the model
+  adds, e.g. Conditional LayerNorm's zero-initialised dense layers), else the error lists them;
 * every checkpoint key must be mapped, or be a known key of the family that this build does
-  not use (a head that was not requested — reported, not loaded), or a fixed buffer that is
-  **verified** against the value kexue computes; anything else is listed as unexpected;
+  not use (a head that was not requested: reported, not loaded), or a fixed buffer that is
+  **verified** against the value kexue computes, or a training-only variable skipped by name
+  (TF optimizer slots); anything else (a fine-tuned ``classifier.*``) is refused with the list,
+  unless ``strict=False`` (skip every such key) or ``ignore=`` patterns (skip the keys they
+  match) are given: the skipped keys are then listed in ``LoadReport.skipped``;
 * shapes must match exactly;
 * the error names the keys and suggests the family the checkpoint looks like.
 """
@@ -147,6 +155,7 @@ class LoadReport:
     verified: list[str] = field(default_factory=list)
     initialised: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    new_heads: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
@@ -156,7 +165,11 @@ class LoadReport:
         if self.unused:
             lines.append(f"known but unused by this build: {sorted(self.unused)}")
         if self.skipped:
-            lines.append(f"skipped by name (optimizer slots, bookkeeping): {len(self.skipped)}")
+            reasons = sorted(set(self.skipped.values()))
+            lines.append(f"checkpoint keys skipped ({len(self.skipped)}; {'; '.join(reasons)}): "
+                         f"{_listing(self.skipped)}")
+        if self.new_heads:
+            lines.append(f"heads initialised fresh (not in the checkpoint): {self.new_heads}")
         if self.initialised:
             lines.append(f"newly initialised (not in the checkpoint): {sorted(self.initialised)}")
         return "\n".join(lines)
@@ -213,12 +226,45 @@ def _as_source(tensors) -> TensorSource:
     return tensors if isinstance(tensors, TensorSource) else DictSource(tensors)
 
 
+def _patterns(ignore: str | Iterable[str] | None) -> list[re.Pattern]:
+    if ignore is None:
+        return []
+    items = [ignore] if isinstance(ignore, str | re.Pattern) else list(ignore)
+    out = []
+    for item in items:
+        if not isinstance(item, str | re.Pattern):
+            raise TypeError(f"ignore= takes regular expressions (str), got {item!r}")
+        try:
+            out.append(re.compile(item))
+        except re.error as exc:
+            raise ValueError(f"ignore= pattern {item!r} is not a valid regular expression: "
+                             f"{exc}") from None
+    return out
+
+
+def _head_of(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
 def check_key_map(
-    model: nn.Module, tensors, key_map: KeyMap, *, family: str, source: str
+    model: nn.Module,
+    tensors,
+    key_map: KeyMap,
+    *,
+    family: str,
+    source: str,
+    strict: bool = True,
+    ignore: str | Iterable[str] | None = None,
 ) -> LoadReport:
     """Every structural check of :func:`apply_key_map`, from names and shapes only (nothing
     is read, and ``model`` may live on the ``meta`` device). Raises ``ValueError`` listing
-    missing, unexpected and mis-shaped keys; returns the report of what a load would do."""
+    missing, unexpected and mis-shaped keys; returns the report of what a load would do.
+
+    ``strict=False`` skips every checkpoint key the model does not use; ``ignore`` (a regular
+    expression or a list of them, searched in each checkpoint key) skips the keys it matches;
+    both list what they skipped in ``report.skipped``. Neither excuses a missing weight or a
+    shape mismatch."""
+    patterns = _patterns(ignore)
     src = _as_source(tensors)
     keys = src.keys()
     present = set(keys)
@@ -227,11 +273,23 @@ def check_key_map(
     mismatched: list[str] = []
     used: set[str] = set()
     report = LoadReport(source=source, family=family)
+    # a head is fresh only when the checkpoint holds none of its head keys
+    partial = {
+        _head_of(name)
+        for name, rule in key_map.rules.items()
+        if name in targets and rule.source in key_map.unused and rule.source in present
+    }
     for name, param in targets.items():
         rule = key_map.rules.get(name)
         if rule is None or rule.source not in present:
             if name in key_map.fresh:
                 report.initialised[name] = key_map.fresh[name]
+                continue
+            head = _head_of(name)
+            if rule is not None and rule.source in key_map.unused and head not in partial:
+                report.initialised[name] = f"{head} head requested but not in the checkpoint"
+                if head not in report.new_heads:
+                    report.new_heads.append(head)
                 continue
             missing.append(rule.source if rule is not None else f"(kexue) {name}")
             continue
@@ -250,6 +308,10 @@ def check_key_map(
             report.unused[key] = key_map.unused[key]
         elif key_map.ignore is not None and key_map.ignore[0].search(key):
             report.skipped[key] = key_map.ignore[1]
+        elif any(p.search(key) for p in patterns):
+            report.skipped[key] = "matched ignore="
+        elif not strict:
+            report.skipped[key] = "not used by this model (strict=False)"
         else:
             unexpected.append(key)
     if missing or unexpected or mismatched:
@@ -257,11 +319,16 @@ def check_key_map(
         if missing:
             parts.append(f"missing keys ({len(missing)}): {_listing(missing)}")
             if all(k in key_map.unused for k in missing):
-                parts.append("these are head weights the checkpoint lacks: build without that head")
+                parts.append(
+                    "these are weights of a head the checkpoint holds only in part "
+                    f"({sorted(partial)}): the checkpoint is incomplete"
+                )
         if unexpected:
             parts.append(
-                f"unexpected keys ({len(unexpected)}; the {family} key map does not place "
-                f"them): {_listing(unexpected)}"
+                f"unexpected keys ({len(unexpected)}; the {family} model does not use them, "
+                f"e.g. a fine-tuned head): {_listing(unexpected)}; pass strict=False to skip "
+                "every unused key, or ignore=PATTERN to skip the keys a regular expression "
+                "matches (both are listed in model.load_report.skipped)"
             )
         if mismatched:
             parts.append(f"shape mismatches ({len(mismatched)}): {_listing(mismatched)}")
@@ -296,14 +363,19 @@ def apply_key_map(
     family: str,
     source: str,
     progress: Callable[[int], None] | None = None,
+    strict: bool = True,
+    ignore: str | Iterable[str] | None = None,
 ) -> LoadReport:
     """Copy ``tensors`` (a dict or a :class:`TensorSource`) into ``model`` through
     ``key_map``, strictly (see the module docstring). Names and shapes are checked before
     anything is read; then one tensor at a time is read, checked and copied. Only
     float-to-float casts happen: an integer, boolean or complex tensor for a float parameter
-    is an error naming it (a corrupted header must not load as weights)."""
+    is an error naming it (a corrupted header must not load as weights). ``strict`` and
+    ``ignore``: see :func:`check_key_map`."""
     src = _as_source(tensors)
-    report = check_key_map(model, src, key_map, family=family, source=source)
+    report = check_key_map(
+        model, src, key_map, family=family, source=source, strict=strict, ignore=ignore
+    )
     bad_buffers: list[str] = []
     for key in src.keys():
         if key in key_map.verify and key not in {r.source for r in key_map.rules.values()}:

@@ -25,6 +25,7 @@ from kexue.models import masks
 from kexue.models.cache import KVCache
 from kexue.models.config import T5Config
 from kexue.models.gpt2 import check_token_ids
+from kexue.models.outputs import ModelOutput
 from kexue.models.pretrained import SavesPretrained
 
 __all__ = ["T5", "T5Layer", "T5Stack"]
@@ -190,9 +191,7 @@ class T5(SavesPretrained, nn.Module):
         )
         if self.lm_head is None:
             return h
-        if self.config.scale_decoder_outputs:
-            h = h * self.config.hidden_size**-0.5
-        return self.lm_head(h)
+        return self._lm(h)
 
     def forward(
         self,
@@ -202,17 +201,25 @@ class T5(SavesPretrained, nn.Module):
         attention_mask: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
-        """``decode(decoder_ids, encode(token_ids, attention_mask), ...)``; without
-        ``attention_mask`` the encoder's padding is masked automatically (never the decoder's,
-        whose start token is the pad id)."""
+    ) -> ModelOutput:
+        """``decode(decoder_ids, encode(token_ids, attention_mask), ...)`` as a
+        :class:`~kexue.models.outputs.ModelOutput`: ``hidden`` = the decoder's final hidden
+        states, ``logits`` = the LM head's (``with_lm``). Without ``attention_mask`` the
+        encoder's padding is masked automatically (never the decoder's, whose start token is
+        the pad id). ``encode``/``decode`` (the decoding steps' interface) return tensors."""
         if attention_mask is None and token_ids.dim() == 2:
             attention_mask = masks.padding_mask(token_ids, self.config.pad_token_id)
         enc = self.encode(token_ids, attention_mask)
-        return self.decode(
+        h = self.decoder_hidden(
             decoder_ids,
             enc,
             encoder_mask=attention_mask,
             attention_mask=decoder_attention_mask,
             cache=cache,
         )
+        return ModelOutput(hidden=h, logits=self._lm(h) if self.lm_head is not None else None)
+
+    def _lm(self, h: torch.Tensor) -> torch.Tensor:
+        if self.config.scale_decoder_outputs:
+            h = h * self.config.hidden_size**-0.5
+        return self.lm_head(h)

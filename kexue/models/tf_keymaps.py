@@ -83,9 +83,6 @@ def bert_tf_key_map(model, keys: list[str] | None, vocab: Transform | None) -> K
         for rule in list(r.values()):
             if rule.source.startswith(start):
                 km.unused[rule.source] = f"head not built ({head})"
-    if family == "roformer":
-        for w in ("weight", "bias"):
-            km.fresh[f"pooler.dense.{w}"] = "pooler (not in this checkpoint)"
     for name in model.state_dict():
         if ".cond_" in name:
             km.fresh[name] = "Conditional LayerNorm dense layer (zero-initialised)"

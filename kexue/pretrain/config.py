@@ -22,8 +22,9 @@ Sections and their keys (all checked; an unknown key is an error naming it):
   ``unilm = 0.5`` + ``mlm = 0.5``, ``lm = 1.0``.
 - ``[train]``: ``batch_size``, ``steps``, ``lr``, ``warmup_steps``, ``final_lr`` (fraction of
   ``lr`` reached linearly at the last step), ``weight_decay``, ``clip_grad_norm``, ``seed``,
-  ``checkpoint_every``, ``eval_every``, ``eval_examples``, ``threads``, ``precision``,
-  ``log_every``.
+  ``checkpoint_every``, ``eval_every``, ``eval_examples``, ``threads`` (CPU threads per
+  process; ``0``, the default, applies the rule of :mod:`kexue.threads`: at most 4, never
+  more than this machine's CPUs shared among its workers), ``precision``, ``log_every``.
 
 Relative paths are relative to the directory the command runs in (the repository root for
 the configs shipped in ``kexue/pretrain/configs/``).

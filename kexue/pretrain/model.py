@@ -55,7 +55,7 @@ class BertPretrainer(nn.Module):
             model.mlm = None
 
     def _hidden(self, out: Any) -> torch.Tensor:
-        return out if isinstance(out, torch.Tensor) else out.hidden
+        return out.hidden
 
     def forward(self, token_ids: torch.Tensor, labels: torch.Tensor,
                 segment_ids: torch.Tensor | None = None,
@@ -65,7 +65,7 @@ class BertPretrainer(nn.Module):
         out = self.model(token_ids, segment_ids, attention_mask=attention_mask)
         if self.unilm:
             picked = labels != IGNORE_INDEX
-            loss = F.cross_entropy(out[picked], labels[picked])
+            loss = F.cross_entropy(out.logits[picked], labels[picked])
         else:
             picked = labels != IGNORE_INDEX
             hidden = self._hidden(out)[picked]
@@ -86,7 +86,7 @@ class BertPretrainer(nn.Module):
         out = self.model(token_ids, segment_ids, attention_mask=attention_mask)
         picked = labels != IGNORE_INDEX
         if self.unilm:
-            return out[picked].argmax(-1), None
+            return out.logits[picked].argmax(-1), None
         logits = self.head(self._hidden(out)[picked], self.model.embeddings.token.weight)
         return logits.argmax(-1), (out.nsp_logits if self.use_nsp else None)
 
@@ -109,7 +109,7 @@ class CausalLMPretrainer(nn.Module):
     def forward(self, token_ids: torch.Tensor, labels: torch.Tensor,
                 attention_mask: torch.Tensor | None = None,
                 objective: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.model(token_ids, attention_mask=attention_mask)
+        logits = self.model(token_ids, attention_mask=attention_mask).logits
         picked = labels != IGNORE_INDEX
         return F.cross_entropy(logits[picked], labels[picked])
 
@@ -117,7 +117,7 @@ class CausalLMPretrainer(nn.Module):
     def nll(self, token_ids: torch.Tensor, labels: torch.Tensor,
             attention_mask: torch.Tensor | None = None, **_: Any) -> tuple[float, int]:
         """Summed negative log-likelihood (nats) and the number of predicted tokens."""
-        logits = self.model(token_ids, attention_mask=attention_mask)
+        logits = self.model(token_ids, attention_mask=attention_mask).logits
         picked = labels != IGNORE_INDEX
         loss = F.cross_entropy(logits[picked].float(), labels[picked], reduction="sum")
         return float(loss), int(picked.sum())

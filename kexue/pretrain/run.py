@@ -181,14 +181,16 @@ def pretrain(config: dict[str, Any], run_dir: str | os.PathLike, *, progress: bo
     checkpoints; returns the ``Trainer``. ``steps`` stops earlier (a trial run; the LR
     schedule still follows the config's steps)."""
     from kexue.models import save_pretrained
+    from kexue.threads import set_threads
     from kexue.train import Evaluator, LearningCurves, PiecewiseLinearLR, fit
     from kexue.train import distributed as dist
 
     tc = config["train"]
-    if tc["threads"]:
-        torch.set_num_threads(int(tc["threads"]))
     run = Path(run_dir)
     rank, world = dist.setup()  # joins torchrun's process group (a no-op otherwise)
+    # threads = 0: kexue's rule (kexue/threads.py), shared among this machine's workers
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world))  # set by torchrun
+    set_threads(int(tc["threads"]), processes=max(1, local))
     main = rank == 0
     run.mkdir(parents=True, exist_ok=True)
     saved = run / "config.json"

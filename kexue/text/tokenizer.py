@@ -46,9 +46,13 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from kexue.text.chars import is_cjk, is_dropped, is_punctuation, is_whitespace, to_halfwidth
 from kexue.text.vocab import load_vocab
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Tokenizer", "truncate_sequences"]
 
@@ -345,6 +349,13 @@ class Tokenizer:
         (the first on ties), as bert4keras does; only text tokens are removed, so ``[CLS]`` and
         every ``[SEP]`` survive any ``maxlen`` >= 2 (one text) or 3 (a pair).
         """
+        return self._encode(first, second, maxlen, "post")
+
+    def _encode(
+        self, first: str, second: str | None, maxlen: int | None, side: str
+    ) -> tuple[list[int], list[int]]:
+        """``encode`` with the truncation side: ``"post"`` removes the last text token of the
+        longer segment, ``"pre"`` its first."""
         first_tokens = [self.cls_token, *self._tokenize_body(first), self.sep_token]
         second_tokens = None
         if second is not None:
@@ -355,14 +366,14 @@ class Tokenizer:
                 raise ValueError(f"maxlen must be >= {minimum}, got {maxlen}")
             second_len = 0 if second_tokens is None else len(second_tokens)
             while len(first_tokens) + second_len > maxlen:
-                # the longer whole segment (the first on ties) loses its last text token; a
+                # the longer whole segment (the first on ties) loses a text token; a
                 # segment with no text token left is never touched ([CLS]/[SEP] stay)
                 first_has = len(first_tokens) > 2
                 second_has = second_len > 1
                 if first_has and (not second_has or len(first_tokens) >= second_len):
-                    first_tokens.pop(-2)
+                    first_tokens.pop(-2 if side == "post" else 1)
                 else:
-                    second_tokens.pop(-2)  # type: ignore[union-attr]
+                    second_tokens.pop(-2 if side == "post" else 0)  # type: ignore[union-attr]
                     second_len -= 1
         token_ids = self.tokens_to_ids(first_tokens)
         segment_ids = [0] * len(first_tokens)
@@ -408,6 +419,90 @@ class Tokenizer:
                 (ids,) = truncate_sequences(maxlen, -2, ids)
             out.append((ids, [0] * len(ids)))
         return out
+
+    def __call__(
+        self,
+        texts: str | Sequence[str] | Sequence[tuple[str, str]],
+        pairs: str | Sequence[str] | None = None,
+        *,
+        maxlen: int | None = None,
+        truncation: str = "post",
+        padding: str = "post",
+    ) -> dict[str, torch.Tensor]:
+        """Encode a batch and pad it: the call people know from other tokenizers.
+
+        Args:
+            texts: texts (a single ``str`` is a batch of one), or ``(first, second)`` pairs.
+            pairs: second texts, one per text (the other way to give pairs).
+            maxlen: at most this many tokens per row, ``[CLS]``/``[SEP]`` included (the
+                :meth:`encode` rule: the longer segment loses text tokens first).
+            truncation: ``"post"`` (bert4keras) removes the last text tokens, ``"pre"`` the
+                first ones (keep the end of a long text).
+            padding: ``"post"`` pads on the right, ``"pre"`` on the left (for decoders).
+
+        Returns:
+            ``{"token_ids", "segment_ids", "attention_mask"}``: ``(batch, length)`` ``long``
+            tensors, padded to the longest row with the ``[PAD]`` id (segment 0, mask 0)
+            through :func:`kexue.data.batching.sequence_padding`. BERT-family models take it
+            as ``model(**batch)``.
+        """
+        import torch
+
+        from kexue.data.batching import sequence_padding
+
+        if truncation not in ("post", "pre"):
+            raise ValueError(f"truncation must be 'post' or 'pre', got {truncation!r}")
+        if padding not in ("post", "pre"):
+            raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}")
+        firsts, seconds = self._batch_texts(texts, pairs)
+        if seconds is None and truncation == "post":
+            rows = self.encode_batch(firsts, maxlen=maxlen)
+        else:
+            rows = [
+                self._encode(a, None if seconds is None else seconds[i], maxlen, truncation)
+                for i, a in enumerate(firsts)
+            ]
+        pad_id = self._token_dict.get(self.pad_token, 0)
+
+        def pad(items: list[list[int]], value: int) -> torch.Tensor:
+            array = sequence_padding(items, value=value, mode=padding, dtype="int64")
+            return torch.from_numpy(array)
+
+        return {
+            "token_ids": pad([ids for ids, _ in rows], pad_id),
+            "segment_ids": pad([seg for _, seg in rows], 0),
+            "attention_mask": pad([[1] * len(ids) for ids, _ in rows], 0),
+        }
+
+    @staticmethod
+    def _batch_texts(texts, pairs) -> tuple[list[str], list[str] | None]:
+        if isinstance(texts, str):
+            texts = [texts]
+            if isinstance(pairs, str):
+                pairs = [pairs]
+        if not isinstance(texts, Sequence) or not len(texts):
+            raise ValueError("texts must be a non-empty list of str or of (str, str) pairs")
+        firsts: list[str] = []
+        seconds: list[str] | None = None
+        if all(isinstance(t, tuple | list) for t in texts):
+            if pairs is not None:
+                raise ValueError("give pairs either as (first, second) items or as pairs=")
+            for t in texts:
+                if len(t) != 2:
+                    raise ValueError(f"a pair must have two texts, got {len(t)}: {t!r}")
+            firsts, seconds = [t[0] for t in texts], [t[1] for t in texts]
+        else:
+            firsts = list(texts)
+            if pairs is not None:
+                if isinstance(pairs, str) or len(pairs) != len(firsts):
+                    raise ValueError(
+                        f"pairs must be a list with one text per text ({len(firsts)})"
+                    )
+                seconds = list(pairs)
+        for t in [*firsts, *(seconds or [])]:
+            if not isinstance(t, str):
+                raise TypeError(f"texts must be str, got {type(t).__name__}: {t!r}")
+        return firsts, seconds
 
     def decode(self, ids: Sequence[int], tokens: Sequence[str] | None = None) -> str:
         """Text of ``ids`` (or of ``tokens``) with special tokens removed.

@@ -20,9 +20,10 @@ def test_convert_writes_a_directory(tmp_path, capsys):
 
 
 def test_bad_input_is_a_clean_error(tmp_path, capsys):
-    assert convert.main([str(tmp_path / "nope"), str(tmp_path / "out"), "-q"]) == 1
+    # a missing checkpoint is a usage error (2), as in every kexue command (it used to be 1)
+    assert convert.main([str(tmp_path / "nope"), str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "kexue convert: error:" in err and "does not exist" in err
+    assert "kexue convert: error:" in err and "checkpoint not found" in err
     assert not (tmp_path / "out").exists()
     assert convert.main([str(FIXTURE), str(tmp_path / "o2"), "-q", "-m", "gpt2"]) == 1
     assert "config" in capsys.readouterr().err

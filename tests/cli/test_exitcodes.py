@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kexue.cli import _exitcodes as codes
-from kexue.cli import commands
+from kexue.cli import commands, module_name
 from kexue.cli import main as kexue_main
 from tests.faults import closed_pipe
 
@@ -66,7 +66,7 @@ def test_directory_where_a_file_is_expected(capsys, tmp_path):
 
 
 def _help(argv: list[str], capsys) -> str:
-    module = importlib.import_module(f"kexue.cli.{argv[0]}")
+    module = importlib.import_module(f"kexue.cli.{module_name(argv[0])}")
     try:
         module.main([*argv[1:], "--help"])
     except SystemExit as stop:
@@ -76,7 +76,7 @@ def _help(argv: list[str], capsys) -> str:
 
 @pytest.mark.parametrize("name", sorted(commands()))
 def test_help_lists_every_option(name, capsys):
-    source = (REPO / "kexue" / "cli" / f"{name}.py").read_text(encoding="utf-8")
+    source = (REPO / "kexue" / "cli" / f"{module_name(name)}.py").read_text(encoding="utf-8")
     options = set(re.findall(r"add_argument\(\s*(?:\"-\w\",\s*)?\"(--[\w-]+)\"", source))
     shown = _help([name], capsys)
     if name == "words":
@@ -84,3 +84,26 @@ def test_help_lists_every_option(name, capsys):
                                                                  "evaluate"))
     missing = sorted(o for o in options if o not in shown)
     assert not missing, f"kexue {name} --help does not list {missing}"
+
+
+@pytest.mark.parametrize("argv", [
+    ["shuffle", "{dir}", "-o", "{dir}/out.txt"],
+    ["words", "{dir}", "-o", "{dir}/lex.txt"],
+    ["words", "segment", "-l", "{dir}"],
+    ["words", "evaluate", "--gold", "{dir}", "--pred", "{dir}"],
+])
+def test_every_command_treats_a_directory_input_as_a_usage_error(argv, tmp_path, capsys):
+    """One rule (kexue/cli/_exitcodes.py): what the arguments alone show wrong exits 2.
+    `kexue shuffle DIR` used to exit 1 where `kexue words DIR` exited 2."""
+    status = kexue_main([a.replace("{dir}", str(tmp_path)) for a in argv])
+    assert status == codes.USAGE_ERROR
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_bad_data_found_while_working_is_a_runtime_error(tmp_path, capsys):
+    """`kexue words` used to exit 2 (usage) for bad UTF-8 inside a corpus file."""
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes("科学\n".encode() + b"\xff\n")
+    assert kexue_main(["words", str(bad), "-o", str(tmp_path / "lex.txt")]) == 1
+    assert kexue_main(["words", "segment", "-l", str(bad), str(bad)]) == 1
+    assert "not valid UTF-8" in capsys.readouterr().err

@@ -82,19 +82,24 @@ def test_shards(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["missing.txt", "-o", "out.txt"], "cannot read input 'missing.txt'"),
+        (["missing.txt", "-o", "out.txt"], "input not found: missing.txt"),
+        (["sub", "-o", "out.txt"], "input sub is a directory"),
         (["in.txt", "-o", "out.txt", "--memory", "lots"], "invalid size 'lots'"),
         (["in.txt", "-o", "nodir/out.txt"], "output directory"),
+        (["in.txt", "-o", "sub"], "output sub is a directory"),
         (["in.txt", "-o", "out.txt", "--tmpdir", "nodir"], "temporary directory"),
     ],
 )
 def test_errors_are_clear(tmp_path, monkeypatch, capsys, args, message):
+    """What the arguments alone show wrong is a usage error (2), as in every kexue command
+    (kexue/cli/_exitcodes.py); a directory given as the input used to exit 1."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.txt").write_bytes(b"x\n")
-    assert main(args) == 1
+    (tmp_path / "sub").mkdir()
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "[Errno" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "sub"]
 
 
 def test_usage_errors_exit_2(capsys):

@@ -117,13 +117,13 @@ def test_gbk_on_stdin_is_refused_like_a_gbk_file(files, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kexue", "words", "segment", "-l", str(lex)],
                           input=gbk, capture_output=True)
     err = _clean(proc.stderr)
-    assert proc.returncode == 2 and "<stdin>: line 1 is not valid UTF-8" in err
+    assert proc.returncode == 1 and "<stdin>: line 1 is not valid UTF-8" in err
     assert proc.stdout == b""
     bad = tmp_path / "gbk.txt"
     bad.write_bytes(gbk)
     proc = subprocess.run([sys.executable, "-m", "kexue", "words", "segment", "-l", str(lex),
                            str(bad), "-o", str(tmp_path / "seg.txt")], capture_output=True)
-    assert proc.returncode == 2 and "line 1 is not valid UTF-8" in _clean(proc.stderr)
+    assert proc.returncode == 1 and "line 1 is not valid UTF-8" in _clean(proc.stderr)
     assert not (tmp_path / "seg.txt").exists()
     proc = subprocess.run([sys.executable, "-m", "kexue", "words", "segment", "-l", str(lex)],
                           input="今天天气不错\n".encode(), capture_output=True)

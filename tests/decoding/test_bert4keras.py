@@ -15,7 +15,7 @@ def _gpt2_recipe(model, rtype="probas"):
     class LM(Bert4KerasDecoder):
         def predict(self, inputs, output_ids, states):
             (token_ids,) = inputs
-            logits = model(torch.cat([token_ids, output_ids], 1))[:, -1]
+            logits = model(torch.cat([token_ids, output_ids], 1)).logits[:, -1]
             return logits.softmax(-1) if self.rtype == "probas" else logits
 
     LM.rtype = rtype
@@ -56,7 +56,7 @@ def test_unilm_recipe_with_segment_ids(bert_dir):
             token_ids, segment_ids = inputs
             token_ids = torch.cat([token_ids, output_ids], 1)
             segment_ids = torch.cat([segment_ids, torch.ones_like(output_ids)], 1)
-            return model(token_ids, segment_ids)[:, -1].softmax(-1)
+            return model(token_ids, segment_ids).logits[:, -1].softmax(-1)
 
     title = AutoTitle(start_id=None, end_id=3, maxlen=7)
     src = [2, 9, 10, 11, 3]
@@ -83,7 +83,7 @@ def test_states_follow_their_beams_and_start_id_leads_output_ids(gpt2_pair):
                 states = [s + [int(t)] for s, t in zip(states, output_ids[:, -1], strict=True)]
             seen.append(len(states))
             (token_ids,) = inputs
-            logits = model(torch.cat([token_ids, output_ids[:, 1:]], 1))[:, -1]
+            logits = model(torch.cat([token_ids, output_ids[:, 1:]], 1)).logits[:, -1]
             return logits.softmax(-1), states
 
     recipe = WithStates(start_id=0, end_id=None, maxlen=6)

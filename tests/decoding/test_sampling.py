@@ -110,7 +110,7 @@ def test_first_token_frequencies_follow_the_filtered_softmax(gpt2_pair):
     dec = AutoRegressiveDecoder(model, end_id=None, pad_id=1)
     prompt = [[5, 6, 7]]
     with torch.no_grad():
-        logits = model(torch.tensor(prompt))[0, -1].float()
+        logits = model(torch.tensor(prompt)).logits[0, -1].float()
     probs = torch.softmax(top_k_filter(logits[None], 4), -1)[0]
     out = dec.random_sample(prompt, n=2000, top_k=4, max_new_tokens=1, seed=0)
     freq = torch.bincount(out.sequences.flatten(), minlength=probs.numel()).double() / 2000

@@ -19,7 +19,7 @@ def _full_lm(model, prefix, cand, segments=False):
     ids = torch.tensor([prefix + cand])
     seg = torch.tensor([[0] * len(prefix) + [1] * len(cand)]) if segments else None
     with torch.no_grad():
-        logp = torch.log_softmax(model(ids, seg)[0], dim=-1)
+        logp = torch.log_softmax(model(ids, seg).logits[0], dim=-1)
     return sum(float(logp[len(prefix) - 1 + i, t]) for i, t in enumerate(cand))
 
 

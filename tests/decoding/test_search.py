@@ -39,7 +39,7 @@ def _logp(model, src, gen):
     if model.application == "unilm":
         seg = torch.tensor([[0] * len(src) + [1] * len(gen)])
     with torch.no_grad():
-        logits = model(ids, seg)[0, -1].float()
+        logits = model(ids, seg).logits[0, -1].float()
     return torch.log_softmax(logits, dim=-1)
 
 

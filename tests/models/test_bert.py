@@ -62,6 +62,8 @@ def test_bert_plain_encoder_returns_hidden(pretraining_dir):
     with torch.no_grad():
         out = model(ids, seg, attention_mask=mask)
         ref = hf.bert(input_ids=ids, token_type_ids=seg, attention_mask=mask).last_hidden_state
+    assert out.present() == ("hidden",) and len(out) == 1
+    (out,) = out  # unpacks like a tuple
     assert isinstance(out, torch.Tensor) and out.shape == (3, 9, 32)
     assert max_diff(out, ref) <= 1e-5
     assert "cls.seq_relationship.weight" in model.load_report.unused
@@ -121,7 +123,7 @@ def test_unilm_matches_hf_with_equivalent_mask(pretraining_dir, tmp_path):
     with torch.no_grad():
         ref = hf(input_ids=ids, token_type_ids=seg, attention_mask=_unilm_3d(seg, mask)).logits
         bidirectional = hf(input_ids=ids, token_type_ids=seg, attention_mask=mask).logits
-        out = model(ids, seg, attention_mask=mask)
+        out = model(ids, seg, attention_mask=mask).logits
     real = mask.bool()
     assert max_diff(out[real], ref[real]) <= 1e-5
     assert max_diff(out[real], bidirectional[real]) > 1e-3  # the mask really acts
@@ -147,7 +149,7 @@ def test_bert_cache_matches_full_forward_with_left_padding(pretraining_dir, appl
     seg = torch.zeros_like(ids)
     seg[:, 6:] = 1  # source = first 6 columns (left-padded), target after
     with torch.no_grad():
-        full = model(ids, seg, attention_mask=mask, position_ids=pos)
+        full = model(ids, seg, attention_mask=mask, position_ids=pos).logits
         cache = model.new_cache()
         steps = [
             model(
@@ -156,7 +158,7 @@ def test_bert_cache_matches_full_forward_with_left_padding(pretraining_dir, appl
                 attention_mask=mask[:, :6],
                 position_ids=pos[:, :6],
                 cache=cache,
-            )
+            ).logits
         ]
         for t in range(6, ids.shape[1]):
             steps.append(
@@ -166,7 +168,7 @@ def test_bert_cache_matches_full_forward_with_left_padding(pretraining_dir, appl
                     attention_mask=mask[:, : t + 1],
                     position_ids=pos[:, t : t + 1],
                     cache=cache,
-                )
+                ).logits
             )
     step = torch.cat(steps, 1)
     real = mask.bool()
@@ -184,6 +186,6 @@ def test_unilm_cache_reorder(pretraining_dir):
         cache = model.new_cache()
         model(ids[:, :6], seg[:, :6], cache=cache)
         cache.reorder(index)
-        step = model(ids[index, 6:], seg[index, 6:], cache=cache)
-        full = model(ids[index], seg[index])
+        step = model(ids[index, 6:], seg[index, 6:], cache=cache).logits
+        full = model(ids[index], seg[index]).logits
     assert max_diff(step[:, 0], full[:, 6]) <= 1e-5

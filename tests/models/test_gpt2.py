@@ -36,7 +36,7 @@ def test_gpt2_lm_parity_with_left_padding(gpt2_dir):
     pos = _positions(mask)
     with torch.no_grad():
         ref = hf(input_ids=ids, attention_mask=mask, position_ids=pos).logits
-        out = model(ids, attention_mask=mask, position_ids=pos)
+        out = model(ids, attention_mask=mask, position_ids=pos).logits
     real = mask.bool()
     assert out.shape == ref.shape
     assert max_diff(out[real], ref[real]) <= 1e-5
@@ -51,7 +51,7 @@ def test_gpt2_model_hidden_parity(gpt2_dir, tmp_path):
     ids, mask = padded_batch(67, [8, 6], left=False)
     with torch.no_grad():
         ref = hf(input_ids=ids, attention_mask=mask).last_hidden_state
-        out = model(ids, attention_mask=mask)
+        out = model(ids, attention_mask=mask).hidden
     real = mask.bool()
     assert max_diff(out[real], ref[real]) <= 1e-5
 
@@ -62,11 +62,12 @@ def test_gpt2_cache_matches_full_forward_with_left_padding(gpt2_dir):
     ids, mask = padded_batch(67, [10, 6, 8], left=True)
     pos = _positions(mask)
     with torch.no_grad():
-        full = model(ids, attention_mask=mask, position_ids=pos)
+        full = model(ids, attention_mask=mask, position_ids=pos).logits
         cache = model.new_cache()
         assert isinstance(cache, KVCache) and cache.length == 0
         steps = [
-            model(ids[:, :4], attention_mask=mask[:, :4], position_ids=pos[:, :4], cache=cache)
+            model(ids[:, :4], attention_mask=mask[:, :4], position_ids=pos[:, :4],
+                  cache=cache).logits
         ]
         for t in range(4, ids.shape[1]):
             steps.append(
@@ -75,7 +76,7 @@ def test_gpt2_cache_matches_full_forward_with_left_padding(gpt2_dir):
                     attention_mask=mask[:, : t + 1],
                     position_ids=pos[:, t : t + 1],
                     cache=cache,
-                )
+                ).logits
             )
         assert cache.length == ids.shape[1]
     step = torch.cat(steps, dim=1)
@@ -91,8 +92,8 @@ def test_gpt2_cache_reorder_selects_rows(gpt2_dir):
         cache = model.new_cache()
         model(ids[:, :5], cache=cache)
         cache.reorder(torch.tensor([2, 0]))
-        step = model(ids[[2, 0], 5:], cache=cache)
-        full = model(ids[[2, 0]])
+        step = model(ids[[2, 0], 5:], cache=cache).logits
+        full = model(ids[[2, 0]]).logits
     assert max_diff(step[:, 0], full[:, 5]) <= 1e-5
 
 
@@ -103,7 +104,7 @@ def test_gpt2_causal_future_tokens_do_not_matter(gpt2_dir):
     other = ids.clone()
     other[:, 5:] = torch.randint(1, 67, (2, 3))
     with torch.no_grad():
-        a, b = model(ids), model(other)
+        a, b = model(ids).logits, model(other).logits
     assert max_diff(a[:, :5], b[:, :5]) == 0.0
     assert max_diff(a[:, 5:], b[:, 5:]) > 1e-3
 

@@ -103,7 +103,7 @@ def test_gpt2_ml_matches_numpy_reference(ml_dir):
     ids, mask = padded_batch(V, [9, 6, 4], left=True)
     pos = (mask.cumsum(1) - 1).clamp(min=0)
     with torch.no_grad():
-        out = model(ids, attention_mask=mask, position_ids=pos)
+        out = model(ids, attention_mask=mask, position_ids=pos).logits
     ref = reference(w, ids.numpy(), mask.numpy())
     real = mask.bool()
     assert max_diff(out[real], torch.from_numpy(ref)[real]) <= 1e-5
@@ -115,12 +115,12 @@ def test_gpt2_ml_cache_and_tied_head(ml_dir):
     assert model.token.weight.shape == (V, H)
     ids = torch.randint(1, V, (2, 7))
     with torch.no_grad():
-        full = model(ids)
+        full = model(ids).logits
         cache = model.new_cache()
-        steps = [model(ids[:, :3], cache=cache)]
-        steps += [model(ids[:, t : t + 1], cache=cache) for t in range(3, 7)]
+        steps = [model(ids[:, :3], cache=cache).logits]
+        steps += [model(ids[:, t : t + 1], cache=cache).logits for t in range(3, 7)]
         hidden = build_transformer_model(
             checkpoint_path=path, model="gpt2_ml", application="encoder"
-        )(ids)
+        )(ids).hidden
     assert max_diff(torch.cat(steps, 1), full) <= 1e-5
     assert max_diff(hidden @ model.token.weight.T, full) <= 1e-5

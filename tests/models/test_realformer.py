@@ -48,14 +48,16 @@ def test_one_layer_equals_vanilla():
     vanilla, real = _pair(layers=1)
     ids, mask = padded_batch(60, [8, 5])
     with torch.no_grad():
-        assert max_diff(real(ids, attention_mask=mask), vanilla(ids, attention_mask=mask)) <= 1e-6
+        assert max_diff(real(ids, attention_mask=mask).hidden,
+                        vanilla(ids, attention_mask=mask).hidden) <= 1e-6
 
 
 def test_deeper_model_differs_from_vanilla():
     vanilla, real = _pair(layers=3)
     ids, mask = padded_batch(60, [8, 5])
     with torch.no_grad():
-        assert max_diff(real(ids, attention_mask=mask), vanilla(ids, attention_mask=mask)) > 1e-3
+        assert max_diff(real(ids, attention_mask=mask).hidden,
+                        vanilla(ids, attention_mask=mask).hidden) > 1e-3
 
 
 def test_layer_n_sees_the_sum_of_raw_scores_and_no_mask():
@@ -77,8 +79,8 @@ def test_padded_keys_get_zero_attention_in_every_layer():
     other = ids.clone()
     other[mask == 0] = 7  # change only the padded tokens
     with torch.no_grad():
-        a = real(ids, attention_mask=mask)
-        b = real(other, attention_mask=mask)
+        a = real(ids, attention_mask=mask).hidden
+        b = real(other, attention_mask=mask).hidden
     real_pos = mask.bool()
     assert max_diff(a[real_pos], b[real_pos]) <= 1e-6
     own, running = _hook_scores(real)
@@ -101,6 +103,6 @@ def test_gradient_reaches_first_layer_scores_through_the_residual():
 
     real.layers[0].attn.register_forward_hook(keep, with_kwargs=True)
     real.layers[2].attn_norm.weight.requires_grad_(False)
-    out = real(ids)
+    out = real(ids).hidden
     out.sum().backward()
     assert kept[0].grad is not None and kept[0].grad.abs().sum() > 0

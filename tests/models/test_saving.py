@@ -70,11 +70,11 @@ def _run(m, case, ids, mask):
     cond = torch.randn(ids.shape[0], 5, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         if family == "t5":
-            return m(ids, ids[:, :3], attention_mask=mask)
+            return m(ids, ids[:, :3], attention_mask=mask).logits
         if "cln" in case:
             return m(ids, attention_mask=mask, condition=cond).hidden
         out = m(ids, attention_mask=mask)
-        return out.hidden if hasattr(out, "hidden") else out
+        return out.logits if out.logits is not None else out.hidden
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -153,8 +153,8 @@ def _kexue_outputs(case, m, ids, mask):
             o = m(ids, attention_mask=mask)
             return o.hidden, o.mlm_logits
         if family == "gpt2":
-            return (m(ids, attention_mask=mask),)
-        return (m(ids, ids[:, :3], attention_mask=mask),)
+            return (m(ids, attention_mask=mask).logits,)
+        return (m(ids, ids[:, :3], attention_mask=mask).logits,)
 
 
 @pytest.mark.parametrize("case", ["bert-heads", "roformer-sim", "gpt2", "t5-untied", "t5-tied"])
@@ -181,11 +181,11 @@ def test_padded_batch_without_mask_equals_explicit_mask():
         ids, mask = padded_batch(40, [7, 4, 2], pad=0)
         with torch.no_grad():
             if CASES[case][0] == "t5":
-                auto = m(ids, ids[:, :3])
-                explicit = m(ids, ids[:, :3], attention_mask=mask)
+                auto = m(ids, ids[:, :3]).logits
+                explicit = m(ids, ids[:, :3], attention_mask=mask).logits
                 assert max_diff(auto, explicit) == 0.0
                 # an explicit mask always wins
-                assert max_diff(m(ids, ids[:, :3], attention_mask=torch.ones_like(mask)),
+                assert max_diff(m(ids, ids[:, :3], attention_mask=torch.ones_like(mask)).logits,
                                 auto) > 1e-4
                 continue
             auto, explicit = m(ids), m(ids, attention_mask=mask)
@@ -210,7 +210,7 @@ def test_tied_t5_config_without_the_key_loads_tied(tmp_path):
     ids, mask = padded_batch(40, [6, 6])
     with torch.no_grad():
         ref = hf(input_ids=ids, decoder_input_ids=ids[:, :4]).logits
-        assert max_diff(m(ids, ids[:, :4]), ref) < 1e-5
+        assert max_diff(m(ids, ids[:, :4]).logits, ref) < 1e-5
     # transformers 4's pytorch_model.bin of a tied T5 also stores the head (a copy)
     state = {k: v.clone() for k, v in hf.state_dict().items()}
     state["lm_head.weight"] = state["shared.weight"].clone()
@@ -218,7 +218,7 @@ def test_tied_t5_config_without_the_key_loads_tied(tmp_path):
     torch.save(state, tmp_path / "pytorch_model.bin")
     m = build_transformer_model(checkpoint_path=tmp_path, model="t5")
     with torch.no_grad():
-        assert max_diff(m(ids, ids[:, :4]), ref) < 1e-5
+        assert max_diff(m(ids, ids[:, :4]).logits, ref) < 1e-5
 
 
 def test_conditional_layer_norm_projection_has_no_bias():

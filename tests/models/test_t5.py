@@ -67,8 +67,9 @@ def test_t5_untied_lm_head(t5_model_dir, tmp_path):
     dec = torch.randint(1, 61, (2, 4))
     with torch.no_grad():
         hidden = hf(input_ids=src, attention_mask=src_mask, decoder_input_ids=dec).last_hidden_state
-        logits = model(src, dec, attention_mask=src_mask)
-    assert max_diff(logits, hidden @ lm.T) <= 1e-5
+        out = model(src, dec, attention_mask=src_mask)
+    assert max_diff(out.logits, hidden @ lm.T) <= 1e-5
+    assert max_diff(out.hidden, hidden) <= 1e-5
 
 
 def test_t5_conditional_generation_parity(tmp_path):
@@ -83,7 +84,7 @@ def test_t5_conditional_generation_parity(tmp_path):
     with torch.no_grad():
         ref = hf(input_ids=src, attention_mask=src_mask, decoder_input_ids=dec).logits
         out = model(src, dec, attention_mask=src_mask)
-    assert max_diff(out, ref) <= 1e-5
+    assert max_diff(out.logits, ref) <= 1e-5
 
 
 def test_t5_cache_matches_full_decode_with_left_padded_source(t5_model_dir):
@@ -119,9 +120,13 @@ def test_t5_cache_reorder_includes_cross_attention(t5_model_dir):
     assert max_diff(step[:, 0], full[:, 3]) <= 1e-5
 
 
-def test_t5_missing_untied_head_is_an_error(t5_model_dir, tmp_path):
+def test_t5_missing_untied_head_is_fresh_and_warned(t5_model_dir, tmp_path):
+    """The one load rule: an untied LM head the checkpoint (a T5Model) lacks is a head built
+    fresh, named in the report and a warning (it used to be an error, unlike BERT's heads)."""
     path, _ = t5_model_dir
     config = json.loads((path / "config.json").read_text())
     config["tie_word_embeddings"] = False
-    with pytest.raises(ValueError, match="lm_head.weight"):
-        build_transformer_model(config, path / "model.safetensors", model="t5")
+    with pytest.warns(UserWarning, match=r"\['lm_head'\].*lm_head.weight"):
+        model = build_transformer_model(config, path / "model.safetensors", model="t5")
+    assert model.load_report.new_heads == ["lm_head"]
+    assert set(model.load_report.initialised) == {"lm_head.weight"}

@@ -182,6 +182,27 @@ def test_truncated_index_and_bad_magic(tmp_path):
 
 
 @needs_shared
+def test_tf_load_follows_the_same_strictness_rule(tmp_path):
+    """TF format, same rule as HF: an absent head asked for is fresh and warned; an unused
+    variable (a fine-tuned classifier) is refused, skipped by strict=False or ignore=; the
+    optimizer slots are always skipped by name."""
+    tensors = {k: torch.from_numpy(v) for k, v in _variables(BERT_TINY).items()
+               if not k.startswith("bert/pooler/")}
+    tensors["output_weights"] = torch.zeros(2, 4)
+    tensors["bert/embeddings/word_embeddings/adam_m"] = torch.zeros(1)
+    write_tensors(tmp_path / "ft", tensors)
+    cfg = SHARED / "bert_tiny_adam" / "bert_config.json"
+    with pytest.raises(ValueError, match=r"unexpected keys \(1;.*output_weights"):
+        build_transformer_model(cfg, tmp_path / "ft")
+    for kwargs in ({"strict": False}, {"ignore": "^output_weights$"}):
+        with pytest.warns(UserWarning, match=r"\['pooler'\]"):
+            m = build_transformer_model(cfg, tmp_path / "ft", with_pool=True, **kwargs)
+        assert m.load_report.new_heads == ["pooler"]
+        assert "output_weights" in m.load_report.skipped
+        assert "optimizer slot" in m.load_report.skipped["bert/embeddings/word_embeddings/adam_m"]
+
+
+@needs_shared
 def test_shared_bert_training_checkpoint_equals_transformers():
     m = build_transformer_model(checkpoint_path=BERT_TINY, with_mlm=True, with_nsp=True)
     assert len(m.load_report.skipped) == 93  # 92 Adam slots + global_step
@@ -216,7 +237,7 @@ def test_shared_openai_gpt2_equals_transformers():
     hf = _hf_model(transformers.GPT2LMHeadModel, cfg, w)
     ids = torch.randint(0, 356, (2, 11), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        assert max_diff(m(ids), hf(ids).logits) < 1e-5
+        assert max_diff(m(ids).logits, hf(ids).logits) < 1e-5
 
 
 def _fixture_bert(name, family, hf_cls, hf_cfg_cls, scope="bert", **options):
@@ -254,7 +275,7 @@ def test_tf_bert_half_precision_variables():
     ids, mask = padded_batch(24, [8, 5])
     with torch.no_grad():
         real = mask.bool()
-        ours = m(ids, attention_mask=mask)[real]
+        ours = m(ids, attention_mask=mask).hidden[real]
         assert max_diff(ours, hf(ids, attention_mask=mask).last_hidden_state[real]) < 1e-5
 
 
@@ -322,7 +343,7 @@ def test_tf_gpt2_ml_equals_the_float64_reference():
     ids = torch.randint(0, 24, (2, 9), generator=torch.Generator().manual_seed(2))
     ref = gpt2_ml_forward(w, cfg, ids.numpy())
     with torch.no_grad():
-        assert np.abs(m(ids).double().numpy() - ref["logits"]).max() < 1e-5
+        assert np.abs(m(ids).logits.double().numpy() - ref["logits"]).max() < 1e-5
 
 
 def test_tf_mt5_with_bert4keras_config_equals_transformers(tmp_path):
@@ -358,7 +379,7 @@ def test_tf_mt5_with_bert4keras_config_equals_transformers(tmp_path):
     ids, mask = padded_batch(24, [9, 6])
     dec = torch.tensor([[0, 5, 7], [0, 3, 2]])
     with torch.no_grad():
-        ours = m(ids, dec, attention_mask=mask)
+        ours = m(ids, dec, attention_mask=mask).logits
         ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
     assert max_diff(ours, ref) < 1e-5
 
@@ -384,7 +405,7 @@ def test_t5_pegasus_end_to_end_from_a_tf_checkpoint():
     for i, r in enumerate(rows):
         ids[i, : len(r)] = torch.tensor(r)
     with torch.no_grad():
-        logits = model(ids, torch.full((2, 1), 2))[:, 0]
+        logits = model(ids, torch.full((2, 1), 2)).logits[:, 0]
     logits[:, 3] = -torch.inf  # min_new_tokens keeps [SEP] out of the first steps
     assert logits.argmax(-1).tolist() == [o[0][0] for o in out]
     assert isinstance(tok.decode(out[0][0]), str)

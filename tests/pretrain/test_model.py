@@ -47,12 +47,12 @@ def test_unilm_batch_gives_bert4keras_mask(store, vocab):
     ids, seg = b["token_ids"], b["segment_ids"]
     idx = seg.cumsum(1)[0]
     allowed = idx[None, :] <= idx[:, None]  # bert4keras UniLM_Mask
-    base = m.model(ids, seg)[0]
+    base = m.model(ids, seg).logits[0]
     n = ids.shape[1]
     for j in range(1, n):
         changed = ids.clone()
         changed[0, j] = (changed[0, j] + 7) % len(vocab[1])
-        out = m.model(changed, seg)[0]
+        out = m.model(changed, seg).logits[0]
         differs = (out - base).abs().amax(-1) > 1e-6
         np.testing.assert_array_equal(differs.numpy(), allowed[:, j].numpy(), err_msg=str(j))
     # the loss is the cross-entropy of next target tokens
@@ -92,7 +92,7 @@ def test_causal_lm_loss(store, vocab):
                             objectives={"lm": 1.0}, whole_word=False, seed=0)
     it = iter(stream)
     b = collate([next(it) for _ in range(3)])
-    logits = m.model(b["token_ids"])
+    logits = m.model(b["token_ids"]).logits
     ids = b["token_ids"]
     expect = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
     torch.testing.assert_close(m(**b), expect)  # full 40-token sequences: no padding
