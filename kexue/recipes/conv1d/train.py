@@ -25,7 +25,8 @@ from kexue.recipes.conv1d.metrics import accuracy, macro_f1, r2, rmse
 from kexue.recipes.conv1d.model import DEFAULT_FILTERS, Conv1DNet
 from kexue.train import Evaluator, fit
 
-__all__ = ["Conv1DOptions", "Scaler", "train_conv1d", "predict_conv1d"]
+__all__ = ["Conv1DOptions", "Scaler", "train_conv1d", "predict_conv1d", "save_conv1d",
+           "load_conv1d", "score_conv1d"]
 
 _COLLATE = PadCollate(mask_field="x")
 
@@ -168,3 +169,67 @@ def train_conv1d(fit_set: SeriesSet, select_set: SeriesSet,
     if regression:
         summary["target_scale"] = (y_mean, y_std)
     return model, scaler, summary
+
+
+def save_conv1d(path, model: Conv1DNet, scaler: Scaler, data: SeriesSet, summary: dict, *,
+                overwrite: bool = False) -> None:
+    """A directory (``config.json`` + ``model.safetensors``) that appears whole or not at all."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import save as st_save
+
+    from kexue.io.atomic import atomic_directory, write_bytes, write_text
+
+    config = {"task": data.task, "classes": list(data.classes), "problem": data.name,
+              "n_out": model.out.out_features, "filters": [b.layers[0].filters
+                                                           for b in model.blocks],
+              "hidden": model.dense.out_features, "dropout": model.dropout,
+              "scale": scaler.kind, "scale_mean": scaler.mean, "scale_std": scaler.std,
+              "target_scale": summary.get("target_scale"), "select": summary.get("select")}
+    with atomic_directory(path, overwrite=overwrite) as tmp:
+        write_text(Path(tmp) / "config.json", json.dumps(config, indent=1) + "\n")
+        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+        write_bytes(Path(tmp) / "model.safetensors", st_save(tensors, metadata={"format": "pt"}))
+
+
+def load_conv1d(path) -> tuple[Conv1DNet, Scaler, dict]:
+    """Load a directory written by :func:`save_conv1d`; ``ValueError`` naming what is wrong."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import load as st_load
+
+    p = Path(path)
+    for name in ("config.json", "model.safetensors"):
+        if not (p / name).is_file():
+            raise ValueError(f"{path} is not a Conv1D model directory: {name} is missing")
+    try:
+        config = json.loads((p / "config.json").read_text("utf-8"))
+        model = Conv1DNet(config["n_out"], filters=tuple(config["filters"]),
+                          hidden=config["hidden"], dropout=config["dropout"])
+        model.load_state_dict(st_load((p / "model.safetensors").read_bytes()))
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{path}: cannot read the model ({type(e).__name__}: {e})") from None
+    scaler = Scaler.__new__(Scaler)
+    scaler.kind, scaler.mean, scaler.std = (config["scale"], config["scale_mean"],
+                                            config["scale_std"])
+    model.eval()
+    return model, scaler, config
+
+
+def score_conv1d(model: Conv1DNet, scaler: Scaler, config: dict, data: SeriesSet) -> dict:
+    """Metrics of a loaded model on ``data`` (checked against the model's task and classes)."""
+    if data.task != config["task"]:
+        raise ValueError(f"the model is for {config['task']}, the data for {data.task}")
+    out = predict_conv1d(model, data, scaler)
+    if data.task == "regression":
+        mean, std = config["target_scale"]
+        pred = out[:, 0] * std + mean
+        return {"rmse": rmse(data.y, pred), "r2": r2(data.y, pred), "n": len(data)}
+    if list(data.classes) != list(config["classes"]):
+        raise ValueError(f"the data's classes {list(data.classes)} differ from the model's "
+                         f"{config['classes']}")
+    pred = out.argmax(-1)
+    return {"macro_f1": macro_f1(data.y, pred, len(data.classes)),
+            "accuracy": accuracy(data.y, pred), "n": len(data)}
