@@ -156,7 +156,8 @@ def train_conv1d(fit_set: SeriesSet, select_set: SeriesSet,
         ev = Evaluator(eval_fn, monitor=monitor, mode=mode, restore_best=True)
         trainer = fit(model, loss_fn, data, optimizer=torch.optim.Adam(model.parameters(), lr=lr),
                       batch_size=o.batch_size, epochs=epochs, collate_fn=_COLLATE,
-                      seed=o.seed + stage, progress=progress, callbacks=[ev])
+                      lengths=[len(x["x"]) for x in data], seed=o.seed + stage,
+                      progress=progress, callbacks=[ev])
         history += [dict(h, stage=stage) for h in trainer.history if monitor in h]
         if ev.best is not None:
             sign = 1 if mode == "max" else -1
