@@ -16,9 +16,16 @@ from kexue.io.atomic import write_text
 REPO = Path(__file__).resolve().parent.parent
 
 
-def commit() -> str:
+def _head() -> str:
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                           text=True, check=True).stdout.strip()
+
+
+_COMMIT = _head()  # the code that runs: read when the experiment starts, not when it ends
+
+
+def commit() -> str:
+    return _COMMIT
 
 
 def record(claim: str, value, unit: str, data: str, command: str, **extra) -> dict:

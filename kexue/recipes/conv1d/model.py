@@ -50,11 +50,16 @@ class ResidualBlock(nn.Module):
                                     for i, r in enumerate(rates))
         self.proj = nn.Conv1d(in_channels, filters, 1) if in_channels != filters else None
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``x``: ``(batch, channels, time)``; ``mask``: ``(batch, 1, time)``, 1 for real
+        steps (padding is zeroed after every layer, so it never reaches the real steps)."""
         h = x
         for layer in self.layers:
             h = layer(h)
-        return h + (self.proj(x) if self.proj is not None else x)
+            if mask is not None:
+                h = h * mask
+        out = h + (self.proj(x) if self.proj is not None else x)
+        return out if mask is None else out * mask
 
 
 class Conv1DNet(nn.Module):
@@ -84,7 +89,7 @@ class Conv1DNet(nn.Module):
         h = (x * m.unsqueeze(-1)).transpose(1, 2)
         m = m.unsqueeze(1)
         for i, block in enumerate(self.blocks):
-            h = block(h) * m
+            h = block(h, m)
             if i < len(self.blocks) - 1 and h.shape[-1] >= 2:
                 h = F.max_pool1d(h, 2)
                 m = F.max_pool1d(m, 2)
