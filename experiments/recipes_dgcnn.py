@@ -1,13 +1,13 @@
 """DGCNN on WebQA: train from scratch on the fixed split, report EM/F1 beside the baseline.
 
-    python experiments/recipes_dgcnn.py [--seeds 1] [--epochs 12] [--epochs-low 4] [--no-write]
+    python experiments/recipes_dgcnn.py [--seeds 1] [--epochs 5] [--epochs-low 1] [--no-write]
 
 Trains the character-level DGCNN reader (``kexue.recipes.dgcnn``) on the first 1,624
 questions of ``../shared/data/webqa/webqa_dev.json`` (selecting on a fixed 10 % of them),
 scores it on the last 400 (held out, never used for choices), and scores the lexical
 baseline (its window chosen on the 1,624 training questions) on the same 400. Appends the
 result records to ``results/recipes_classic.jsonl``; the docs page renders them. One seed
-takes about 8 minutes on one thread of the shared 2-core machine.
+takes 5-20 minutes on one thread of the shared 2-core machine, depending on its load.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from kexue.recipes.dgcnn.metrics import score_answers  # noqa: E402
 from kexue.recipes.dgcnn.train import TrainOptions, evaluate, train_reader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "webqa" / "webqa_dev.json"
-COMMAND = "python experiments/recipes_dgcnn.py"
 
 
 def _spread(values: list[float]):
@@ -43,11 +42,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--epochs-low", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs-low", type=int, default=1)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    command = (f"python experiments/recipes_dgcnn.py --seeds {args.seeds} --epochs {args.epochs} "
+               f"--epochs-low {args.epochs_low}")
     qs = load_webqa(args.data)
     train, held = split_questions(qs, "train"), split_questions(qs, "heldout")
     fit_q, sel_q = select_split(train)
@@ -87,10 +88,10 @@ def main(argv=None) -> int:
         else:
             extra = {"article": "5409", "notes": note}
         recs.append(record(f"DGCNN reader on 400 held-out WebQA questions: {unit}",
-                           _spread([r[key] for r, _, _ in runs]), unit, data, COMMAND,
+                           _spread([r[key] for r, _, _ in runs]), unit, data, command,
                            split=split, **extra))
         recs.append(record(f"lexical baseline on 400 held-out WebQA questions: {unit}",
-                           round(base[key], 4), unit, data, COMMAND, split=split,
+                           round(base[key], 4), unit, data, command, split=split,
                            article="5409",
                            notes=f"the candidate run of non-question characters whose ±{window} "
                                  f"character context shares most characters with the question "
