@@ -265,7 +265,7 @@ def test_cli_train_evaluate_baseline(tmp_path, capsys):
     assert main(["train", str(f), "-o", str(out), "--split", "all", "--epochs", "1",
                  "--epochs-low", "0", "--hidden", "8", "--quiet"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "model.safetensors", "train_summary.json", "vocab.txt"]
+        "config.json", "model.safetensors", "train_summary.json", "vocab.json"]
     preds = tmp_path / "pred.jsonl"
     assert main(["evaluate", str(f), "-m", str(out), "--json", "--predictions",
                  str(preds)]) == 0
@@ -274,3 +274,14 @@ def test_cli_train_evaluate_baseline(tmp_path, capsys):
     assert len(preds.read_text("utf-8").splitlines()) == 40
     assert main(["baseline", str(f), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["em"] == 1.0  # 答案是 + the name
+
+
+def test_vocab_with_whitespace_and_empty_passages(tmp_path):
+    vocab = Vocab.build(["答案\n是 黑海"])
+    assert Vocab.from_text(vocab.to_text()).chars == vocab.chars  # newline and space kept
+    model = DGCNN(DGCNNConfig(vocab_size=len(vocab), hidden=8)).eval()
+    q = Question("Q", "答案?", ("", "答案\n是黑海"), ((), ("黑海",)))
+    (answer,) = predict(model, vocab, [q])
+    assert answer is not None and answer in "答案\n是黑海"
+    save_reader(tmp_path / "m", model, vocab)
+    assert load_reader(tmp_path / "m")[1].chars == vocab.chars

@@ -141,14 +141,16 @@ class Vocab:
         return [self.index.get(c, UNK) for c in normalize_chars(text)]
 
     def to_text(self) -> str:
-        return "".join(c + "\n" for c in self.chars)
+        """A JSON list (passages may hold newlines and other whitespace characters)."""
+        return json.dumps(self.chars, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_text(cls, text: str) -> Vocab:
-        lines = text.split("\n")[:-1]
-        if lines[:2] != ["[PAD]", "[UNK]"]:
-            raise ValueError("vocab file must start with [PAD] and [UNK]")
-        return cls(lines[2:])
+        chars = json.loads(text)
+        if not isinstance(chars, list) or chars[:2] != ["[PAD]", "[UNK]"] or not all(
+                isinstance(c, str) for c in chars):
+            raise ValueError("the vocabulary must be a JSON list starting with [PAD], [UNK]")
+        return cls(chars[2:])
 
 
 def normalize_chars(text: str) -> str:

@@ -59,7 +59,7 @@ class TrainOptions:
 
 def _examples(vocab: Vocab, questions: Sequence[Question], max_len: int) -> list[dict]:
     return [encode_passage(vocab, q.question, p, a, max_len)
-            for q in questions for p, a in zip(q.passages, q.answers)]
+            for q in questions for p, a in zip(q.passages, q.answers) if p]
 
 
 def _loss_fn(kind: str, drop_chars: float):
@@ -94,8 +94,9 @@ def predict(model: DGCNN, vocab: Vocab, questions: Sequence[Question], *, max_le
     was = model.training
     model.eval()
     items = [(qi, pi, encode_passage(vocab, q.question, p, (), max_len))
-             for qi, q in enumerate(questions) for pi, p in enumerate(q.passages)]
-    probs: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+             for qi, q in enumerate(questions) for pi, p in enumerate(q.passages) if p]
+    probs: dict[tuple[int, int], tuple[list[float], list[float]]] = {
+        (qi, pi): ([], []) for qi, q in enumerate(questions) for pi, p in enumerate(q.passages)}
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
         batch = _COLLATE([x for _, _, x in chunk])
@@ -169,14 +170,14 @@ def train_reader(train: Sequence[Question], select: Sequence[Question],
 
 def save_reader(path: str | os.PathLike, model: DGCNN, vocab: Vocab, summary: dict | None = None,
                 *, overwrite: bool = False) -> None:
-    """A directory with ``config.json``, ``vocab.txt``, ``model.safetensors`` (and
+    """A directory with ``config.json``, ``vocab.json``, ``model.safetensors`` (and
     ``train_summary.json``), which appears whole or not at all."""
     from safetensors.torch import save as st_save
 
     with atomic_directory(path, overwrite=overwrite) as tmp:
         write_text(Path(tmp) / "config.json",
                    json.dumps(model.config.to_dict(), indent=1, sort_keys=True) + "\n")
-        write_text(Path(tmp) / "vocab.txt", vocab.to_text())
+        write_text(Path(tmp) / "vocab.json", vocab.to_text())
         tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
         write_bytes(Path(tmp) / "model.safetensors", st_save(tensors, metadata={"format": "pt"}))
         if summary is not None:
@@ -191,17 +192,17 @@ def load_reader(path: str | os.PathLike) -> tuple[DGCNN, Vocab]:
     p = Path(path)
     if not p.is_dir():
         raise ValueError(f"model directory not found: {path}")
-    for name in ("config.json", "vocab.txt", "model.safetensors"):
+    for name in ("config.json", "vocab.json", "model.safetensors"):
         if not (p / name).is_file():
             raise ValueError(f"{path} is not a DGCNN model directory: {name} is missing")
     try:
         config = DGCNNConfig.from_dict(json.loads((p / "config.json").read_text("utf-8")))
-        vocab = Vocab.from_text((p / "vocab.txt").read_text("utf-8"))
+        vocab = Vocab.from_text((p / "vocab.json").read_text("utf-8"))
         state = st_load((p / "model.safetensors").read_bytes())
     except (ValueError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: cannot read the model ({e})") from None
     if len(vocab) != config.vocab_size:
-        raise ValueError(f"{path}: vocab.txt has {len(vocab)} entries, config says "
+        raise ValueError(f"{path}: vocab.json has {len(vocab)} entries, config says "
                          f"{config.vocab_size}")
     model = DGCNN(config)
     try:
