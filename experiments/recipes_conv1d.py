@@ -29,9 +29,9 @@ from kexue.recipes.conv1d.train import Conv1DOptions, train_conv1d  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries"
 SETTINGS = {  # epochs (CE), epochs (soft F1 / low LR), filters
-    "OSULeaf": dict(epochs=20, epochs_f1=3),
-    "PLAID": dict(epochs=10, epochs_f1=2),
-    "Tecator": dict(epochs=30, epochs_f1=5, filters=(16, 16, 32, 32, 64, 64), dropout=0.1),
+    "OSULeaf": dict(epochs=12, epochs_f1=2),
+    "PLAID": dict(epochs=6, epochs_f1=1),
+    "Tecator": dict(epochs=20, epochs_f1=3, filters=(16, 16, 32, 32, 64, 64), dropout=0.1),
 }
 
 

@@ -1,6 +1,6 @@
 """DGCNN on WebQA: train from scratch on the fixed split, report EM/F1 beside the baseline.
 
-    python experiments/recipes_dgcnn.py [--seeds 1] [--epochs 5] [--epochs-low 1] [--no-write]
+    python experiments/recipes_dgcnn.py [--seeds 1] [--epochs 3] [--epochs-low 0] [--no-write]
 
 Trains the character-level DGCNN reader (``kexue.recipes.dgcnn``) on the first 1,624
 questions of ``../shared/data/webqa/webqa_dev.json`` (selecting on a fixed 10 % of them),
@@ -42,8 +42,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--epochs-low", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs-low", type=int, default=0)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
