@@ -48,6 +48,7 @@ from .imbalance import (
     prior_from_counts,
     smooth_f1,
     smooth_f1_cross_entropy,
+    smooth_macro_f1,
     smoothed_accuracy,
     softmax_focal_loss,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "sample_validation",
     "smooth_f1",
     "smooth_f1_cross_entropy",
+    "smooth_macro_f1",
     "smoothed_accuracy",
     "softmax_focal_loss",
     "sparse_cross_entropy",

@@ -39,6 +39,7 @@ __all__ = [
     "softmax_focal_loss",
     "smooth_f1",
     "smooth_f1_cross_entropy",
+    "smooth_macro_f1",
     "SmoothF1CrossEntropy",
     "smoothed_accuracy",
     "prior_from_counts",
@@ -315,6 +316,31 @@ class SmoothF1CrossEntropy(nn.Module):
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return smooth_f1_cross_entropy(logits, target, reduction=self.reduction)
+
+
+def smooth_macro_f1(logits: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
+    r"""Smooth (soft) macro-F1 of a batch with softmax probabilities (kexue.fm/archives/5505):
+
+    .. math:: F = \frac1C\sum_c \frac{2\sum_i y_{ic}\,p_{ic}}{\sum_i (y_{ic} + p_{ic})},
+
+    :math:`p = \mathrm{softmax}(\text{logits})`, :math:`y` one-hot. On one-hot predictions it
+    is the hard macro-F1 (a class absent from both counts 0, up to ``eps``). The article's
+    second training stage minimises :math:`-\log(F + \epsilon)` from the cross-entropy
+    model (training on it from scratch did not converge).
+
+    Args:
+        logits: ``(batch, classes)``.
+        target: ``(batch,)`` class indices.
+    """
+    check_float("logits", logits)
+    if logits.dim() != 2:
+        raise ValueError(f"logits must be (batch, classes), got {tuple(logits.shape)}")
+    check_targets(target.reshape(-1), logits.shape[1], -100)
+    if target.shape != logits.shape[:1]:
+        raise ValueError(f"target shape {tuple(target.shape)} != (batch,) {logits.shape[0]}")
+    p = torch.softmax(logits, dim=1)
+    y = F.one_hot(target, logits.shape[1]).to(p.dtype)
+    return (2 * (y * p).sum(0) / ((y + p).sum(0) + eps)).mean()
 
 
 def smoothed_accuracy(

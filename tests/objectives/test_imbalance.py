@@ -355,3 +355,19 @@ def test_softmax_focal_gradient_matches_closed_form():
     dl_dp = gamma * (1 - p_y) ** (gamma - 1) * p_y.log() - (1 - p_y) ** gamma / p_y
     expected = w[y][:, None] * dl_dp * p_y * (F.one_hot(y, 5) - p)
     assert_close(logits.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_smooth_macro_f1_equals_hard_macro_f1_on_one_hot_predictions():
+    from kexue.objectives import smooth_macro_f1
+
+    y = torch.tensor([0, 0, 1, 2, 2, 2, 1, 0])
+    pred = torch.tensor([0, 1, 1, 2, 0, 2, 1, 1])
+    logits = torch.nn.functional.one_hot(pred, 3).double() * 1e4  # softmax = one-hot
+    hard = 0.0
+    for c in range(3):  # mean over classes of 2TP / (|true| + |pred|)
+        tp = int(((y == c) & (pred == c)).sum())
+        hard += 2 * tp / (int((y == c).sum()) + int((pred == c).sum())) / 3
+    torch.testing.assert_close(smooth_macro_f1(logits, y, eps=0.0).item(), hard)
+    soft = smooth_macro_f1(torch.randn(8, 3, requires_grad=True), y)
+    soft.backward()
+    assert 0 < soft.item() < 1

@@ -1,0 +1,1 @@
+"""Conv1D sequence-classification recipe (kexue.fm/archives/5505)."""

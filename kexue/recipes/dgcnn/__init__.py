@@ -1,0 +1,1 @@
+"""DGCNN reading-comprehension recipe."""
