@@ -38,8 +38,16 @@ docs: $(VENV)/.docs docs/_gen/node_modules/.package-lock.json
 venv: $(VENV)/.base
 venv-test: $(VENV)/.test
 
+# The demo ends with kexue's own shipped model (kexue-mini-zh, issue 24) filling in masked
+# characters of real sentences, top candidates with their probabilities.
+DEMO_FILL := "中华人民共和[MASK]成立于1949年。" "今天天气很好，我们去公园散[MASK]吧。" \
+	"根据《中华人民共和国刑法》的规定，构成盗[MASK]罪。"
+
 demo: $(VENV)/.base
 	$(PY) -m kexue demo
+	@echo "\nfill-mask with kexue-mini-zh, 6.8 M parameters pretrained here on a 2-core CPU (held-out"
+	@echo "masked-token accuracy 0.21; its card: kexue/assets/kexue-mini-zh/README.md):"
+	$(PY) -m kexue fill-mask --top-k 5 $(DEMO_FILL)
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
