@@ -51,7 +51,7 @@ def lm_move_perplexity(model, games, plies: int) -> float:
     with torch.inference_mode():
         for moves in games:
             ids = torch.tensor([encode(moves[:plies])])
-            logp = torch.log_softmax(model(ids[:, :-1]).float(), -1)
+            logp = torch.log_softmax(model(ids[:, :-1]).logits.float(), -1)
             nll -= float(logp.gather(2, ids[:, 1:, None]).sum())
             n += len(moves[:plies])
     return math.exp(nll / n)

@@ -79,9 +79,13 @@ def test_help_lists_every_option(name, capsys):
     source = (REPO / "kexue" / "cli" / f"{module_name(name)}.py").read_text(encoding="utf-8")
     options = set(re.findall(r"add_argument\(\s*(?:\"-\w\",\s*)?\"(--[\w-]+)\"", source))
     shown = _help([name], capsys)
+    subcommands = set(re.findall(r"add_parser\(\s*\"([\w-]+)\"", source))
+    listed = re.search(r"^_SUBCOMMANDS = \(([^)]*)\)", source, re.M)  # hand dispatchers
+    if listed:
+        subcommands |= set(re.findall(r"\"([\w-]+)\"", listed.group(1)))
     if name == "words":
-        shown += "".join(_help([name, sub], capsys) for sub in ("discover", "segment",
-                                                                 "evaluate"))
+        subcommands |= {"discover", "segment", "evaluate"}
+    shown += "".join(_help([name, sub], capsys) for sub in sorted(subcommands))
     missing = sorted(o for o in options if o not in shown)
     assert not missing, f"kexue {name} --help does not list {missing}"
 

@@ -78,7 +78,7 @@ def load_model(path: str | Path) -> nn.Module:
 def lm_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean next-character cross-entropy; padding is neither attended to nor predicted."""
     ids, mask = batch["token_ids"], batch["attention_mask"]
-    logits = model(ids[:, :-1], attention_mask=mask[:, :-1])
+    logits = model(ids[:, :-1], attention_mask=mask[:, :-1]).logits
     target = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
                                        target.reshape(-1), ignore_index=-100)
@@ -114,7 +114,7 @@ class MoveScorer:
         with torch.inference_mode():
             for m in legal:
                 ids = torch.tensor([prefix + encode([to_iccs(m)], start=False)])
-                logp = torch.log_softmax(self.model(ids)[0, -5:-1].float(), dim=-1)
+                logp = torch.log_softmax(self.model(ids).logits[0, -5:-1].float(), dim=-1)
                 out.append(logp.gather(1, ids[0, -4:, None]).sum())
         return torch.stack(out)
 

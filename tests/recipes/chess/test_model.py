@@ -35,7 +35,7 @@ def test_loss_ignores_padding(tiny):
     ce = []
     for i, n in ((0, 8), (1, 20)):
         ids = two["token_ids"][i : i + 1, : n + 1]
-        logits = tiny(ids[:, :-1])
+        logits = tiny(ids[:, :-1]).logits
         ce.append(torch.nn.functional.cross_entropy(logits[0].float(), ids[0, 1:],
                                                     reduction="sum"))
     torch.testing.assert_close(lm_loss(tiny, two), (ce[0] + ce[1]) / 28)
