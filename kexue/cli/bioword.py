@@ -1,6 +1,7 @@
 """BioWord / FlyVec binary word vectors (8159) vs. FlyHash, SimHash and dense vectors.
 
 Usage:
+
     kexue bioword --corpus ../shared/data/pretrain_zh/train-000.txt.gz
                   --wordsim-dir ../shared/data/wordsim [--max-lines 20000] [--vocab 10000]
                   [--hidden 400] [--k 50] [--epochs 4] [--img-dir docs/img]

@@ -1,6 +1,7 @@
 """SimSiam/BYOL dynamics (7980): the ODE toy and a small SimSiam on the digits, with figures.
 
 Usage:
+
     kexue simsiam [--epochs 60] [--variants simsiam,byol,...] [--img-dir docs/img]
                   [--record results/recipes_classic_b.jsonl] [--json SUMMARY.json]
 

@@ -1,6 +1,7 @@
 """The geometric VAE (7725): AE vs. VAE vs. the naive regulariser on the digits, with figures.
 
 Usage:
+
     kexue vae [--epochs 80] [--dim 2] [--pixel-std 0.2,0.707] [--img-dir docs/img]
               [--record results/recipes_classic_b.jsonl] [--json SUMMARY.json]
 

@@ -531,9 +531,11 @@ def shuffle_cluster(inputs: str | Sequence[str], output: str, *, client: Any,
         fsync: flush the output files to disk before their rename (local storage).
 
     Raises:
-        ValueError, TypeError: bad arguments; OSError: unreadable inputs, unwritable output; any
-        error of a task (e.g. a truncated compressed input, named with its byte offset). Then
-        nothing is published and the job directory is removed.
+        ValueError: bad arguments (TypeError for arguments of the wrong type).
+        OSError: unreadable inputs or an unwritable output.
+        Exception: any error of a task (e.g. a truncated compressed input, named with its
+            byte offset) is raised again here; nothing is published and the job directory is
+            removed.
     """
     import fsspec
 
