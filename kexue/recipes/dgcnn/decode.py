@@ -6,7 +6,8 @@
   than the geometric mean).
 - Within one passage each distinct answer string keeps its maximum score.
 - Across the passages of a question, answer ``a`` with per-passage scores ``s_{a,i}`` gets
-  :math:`s_a = \\frac{\\sum_i s_{a,i}^2}{1 + \\sum_i s_{a,i}}`, which rewards an answer found in many passages but lets one confident passage beat several
+  :math:`s_a = \\frac{\\sum_i s_{a,i}^2}{1 + \\sum_i s_{a,i}}`,
+  which rewards an answer found in many passages but lets one confident passage beat several
   weak ones (the article's example: (A, 0.7) once beats (B, 0.2) four times, 0.288 > 0.089).
 """
 
