@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -127,10 +126,10 @@ def main() -> int:
                              "notes": f"{r['masked']} masked tokens in {r['examples']} examples",
                              **common})
         out = REPO / "results" / "pretraining.jsonl"
-        from kexue.io.atomic import write_text
+        from kexue.recipes.records import write_records
 
-        old = out.read_text(encoding="utf-8") if out.exists() else ""
-        write_text(out, old + "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in recs))
+        # a rerun of the same command replaces its earlier records
+        write_records(out, recs, recs[0]["command"], recs[0]["commit"])
     return 0
 
 

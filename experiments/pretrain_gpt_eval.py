@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +133,7 @@ def main() -> int:
     for name, ppl in rows.items():
         print(f"| {name} | {ppl:.2f} |")
     if args.record:
-        from kexue.io.atomic import write_text
+        from kexue.recipes.records import write_records
 
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=REPO).stdout.strip()
@@ -149,8 +148,8 @@ def main() -> int:
         recs = [{"claim": f"{config['name']} validation perplexity, {name}",
                  "value": round(ppl, 3), **common} for name, ppl in rows.items()]
         out = REPO / "results" / "pretraining.jsonl"
-        old = out.read_text(encoding="utf-8") if out.exists() else ""
-        write_text(out, old + "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in recs))
+        # a rerun of the same command replaces its earlier records
+        write_records(out, recs, recs[0]["command"], recs[0]["commit"])
     return 0
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -265,7 +264,7 @@ def main() -> int:
         (Path(tmp) / "README.md").write_text(text, encoding="utf-8")
     print(text)
     if args.record:
-        from kexue.io.atomic import write_text
+        from kexue.recipes.records import write_records
 
         common = {"data": "shared/data/pretrain_zh/train-*.txt.gz", "split": "train",
                   "command": f"python experiments/pretrain_ship.py --config {args.config} "
@@ -290,8 +289,8 @@ def main() -> int:
                              **{**common, "data": "shared/data/pretrain_zh/valid.txt.gz",
                                 "split": "valid"}})
         out = REPO / "results" / "pretraining.jsonl"
-        old = out.read_text(encoding="utf-8") if out.exists() else ""
-        write_text(out, old + "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in recs))
+        # a rerun of the same command replaces its earlier records
+        write_records(out, recs, recs[0]["command"], recs[0]["commit"])
     return 0
 
 
