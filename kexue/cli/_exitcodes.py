@@ -25,6 +25,7 @@ every command, so a command only returns its own status.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import os
 import sys
@@ -38,7 +39,7 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141
 
 __all__ = ["OK", "RUNTIME_ERROR", "USAGE_ERROR", "INTERRUPTED", "BROKEN_PIPE", "quiet_stdout",
-           "did_you_mean", "misspelt", "check_input_file", "check_output_file", "UsageError"]
+           "positive_int", "positive_float", "did_you_mean", "misspelt", "check_input_file", "check_output_file", "UsageError"]
 
 
 class UsageError(ValueError):
@@ -95,3 +96,24 @@ def check_output_file(path: str | Path, what: str = "output") -> None:
     parent = p.resolve().parent
     if not parent.is_dir():
         raise UsageError(f"{what} directory {str(parent)!r} does not exist")
+
+
+# argparse ``type=`` converters shared by every command (a bad value is a usage error, 2)
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return v

@@ -3,35 +3,14 @@ argument types, up-front output checks and the mapping of errors to exit codes."
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kexue.cli._exitcodes import RUNTIME_ERROR, USAGE_ERROR
+from kexue.cli._exitcodes import RUNTIME_ERROR, USAGE_ERROR, positive_float, positive_int
 
 __all__ = ["positive_int", "positive_float", "check_outputs", "run_recipe", "command_line"]
-
-
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return v
 
 
 def check_outputs(img_dir: str | None, files: list[str | None]) -> None:

@@ -16,20 +16,17 @@ import argparse
 import json
 import sys
 
-from kexue.cli._exitcodes import OK, RUNTIME_ERROR, USAGE_ERROR, check_input_file, did_you_mean
+from kexue.cli._exitcodes import (
+    OK,
+    RUNTIME_ERROR,
+    USAGE_ERROR,
+    check_input_file,
+    did_you_mean,
+    positive_int,
+)
 
 _SUBCOMMANDS = ("play", "train", "eval")
 _DATA = "../shared/data/xiangqi"
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
 
 
 def _curriculum(text: str):
@@ -70,17 +67,17 @@ def _train(argv: list[str]) -> int:
     p.add_argument("--data", default=_DATA, help=f"the xiangqi data folder (default {_DATA})")
     p.add_argument("--split-cache", default=None,
                    help="JSON cache of the split (default RUN_DIR/split.json)")
-    p.add_argument("--steps", type=_positive, default=1250)
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument("--steps", type=positive_int, default=1250)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--curriculum", type=_curriculum, default=None,
                    help="FIRST_STEP:N,... train on the first 512/N+1 tokens "
                         "(default 0:8,600:4,1000:2)")
-    p.add_argument("--layers", type=_positive, default=4)
-    p.add_argument("--hidden", type=_positive, default=128)
-    p.add_argument("--heads", type=_positive, default=4)
-    p.add_argument("--checkpoint-every", type=_positive, default=100)
-    p.add_argument("--threads", type=_positive, default=1, help="torch threads (default 1)")
+    p.add_argument("--layers", type=positive_int, default=4)
+    p.add_argument("--hidden", type=positive_int, default=128)
+    p.add_argument("--heads", type=positive_int, default=4)
+    p.add_argument("--checkpoint-every", type=positive_int, default=100)
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
     p.add_argument("--export", action="store_true", help="do not train: write RUN_DIR/model "
                    "from the newest checkpoint (a run stopped early)")
     a = p.parse_args(argv)

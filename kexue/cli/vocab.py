@@ -26,19 +26,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kexue.cli._exitcodes import RUNTIME_ERROR, USAGE_ERROR, did_you_mean, misspelt
+from kexue.cli._exitcodes import (
+    RUNTIME_ERROR,
+    USAGE_ERROR,
+    did_you_mean,
+    misspelt,
+    positive_int,
+)
 
 _SUBCOMMANDS = ("build",)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
 
 
 def _build(argv: list[str]) -> int:
@@ -50,10 +46,10 @@ def _build(argv: list[str]) -> int:
     p.add_argument("-o", "--output", required=True, help="the vocab.txt to write")
     p.add_argument("--kind", choices=KINDS, default="char",
                    help="char: characters by frequency; wordpiece: HF WordPiece trainer")
-    p.add_argument("--size", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--size", type=positive_int, default=None, metavar="N",
                    help=f"at most N tokens, the {len(SPECIALS)} specials included (char: "
                         "default no limit; wordpiece: default 21128)")
-    p.add_argument("--min-count", type=_positive_int, default=2, metavar="K",
+    p.add_argument("--min-count", type=positive_int, default=2, metavar="K",
                    help="char: keep units seen at least K times; wordpiece: merge pairs seen "
                         "at least K times (default 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

@@ -28,6 +28,7 @@ from kexue.cli._exitcodes import (
     check_output_file,
     did_you_mean,
     misspelt,
+    positive_int,
 )
 
 _SUBCOMMANDS = ("discover", "segment", "evaluate")
@@ -45,16 +46,6 @@ def _thresholds(text: str) -> list[float]:
     return values
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
 def _discover(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         prog="kexue words", description="Discover words (archives/4256, 6920) in raw text."
@@ -62,13 +53,13 @@ def _discover(argv: list[str]) -> int:
     p.add_argument("corpus", nargs="+", help="UTF-8 text files (read twice, streaming)")
     p.add_argument("-o", "--output", required=True, help="lexicon file to write")
     p.add_argument("--order", type=int, default=4, choices=[2, 3, 4])
-    p.add_argument("--min-count", type=_positive_int, default=None,
+    p.add_argument("--min-count", type=positive_int, default=None,
                    help="minimum count (default: scales with corpus size)")
     p.add_argument("--thresholds", type=_thresholds, default=None,
                    help="cohesion thresholds in nats for orders 2..ORDER (default 2,4,6)")
-    p.add_argument("--max-ngrams", type=_positive_int, default=50_000_000,
+    p.add_argument("--max-ngrams", type=positive_int, default=50_000_000,
                    help="distinct n-grams kept before pruning (memory ~16 bytes each)")
-    p.add_argument("--top", type=_positive_int, default=None, help="keep the K most frequent")
+    p.add_argument("--top", type=positive_int, default=None, help="keep the K most frequent")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = p.parse_args(argv)
     from kexue.io.atomic import check_writable, remove_stale_temps
