@@ -39,7 +39,8 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141
 
 __all__ = ["OK", "RUNTIME_ERROR", "USAGE_ERROR", "INTERRUPTED", "BROKEN_PIPE", "quiet_stdout",
-           "positive_int", "positive_float", "did_you_mean", "misspelt", "check_input_file", "check_output_file", "UsageError"]
+           "positive_int", "positive_float", "did_you_mean", "misspelt", "check_input_file",
+           "check_output_file", "UsageError"]
 
 
 class UsageError(ValueError):
