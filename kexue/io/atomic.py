@@ -30,7 +30,9 @@ import errno
 import io
 import os
 import shutil
+import signal
 import stat
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +44,7 @@ __all__ = [
     "check_writable",
     "commit_temp",
     "create_temp",
+    "deferred_signals",
     "discard_temp",
     "output_mode",
     "pid_alive",
@@ -76,13 +79,50 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG
 
 def _describe(e: OSError, action: str, path: str) -> OSError:
     """An ``OSError`` of the same class and errno whose message names ``path`` plainly
-    (``e`` itself when it already does)."""
-    if getattr(e, "kexue_described", False):
+    (``e`` itself when it already does, or when its class is not a built-in one: such a class,
+    e.g. :class:`kexue.io.lines.CompressedDataError`, writes its own message and may take
+    other constructor arguments)."""
+    if getattr(e, "kexue_described", False) or type(e).__module__ != "builtins":
         return e
     reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
     err = type(e)(e.errno, f"cannot {action} {path!r}: {reason}")
     err.kexue_described = True  # type: ignore[attr-defined]
     return err
+
+
+#: The signals a terminal or a job scheduler sends to stop a process.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the duration of the block; one that arrives meanwhile
+    is raised again, with its own handler, when the block ends (``KeyboardInterrupt`` for
+    Ctrl-C).
+
+    Creating a temporary file and recording it where the clean-up will find it must happen as
+    one step: an interrupt between the two would leave the file behind with nobody to remove
+    it. Use it only around such short steps. Python runs signal handlers in the main thread
+    only, so elsewhere (and for an ignored signal) it changes nothing. It works by handler
+    swapping rather than ``pthread_sigmask``, because a signal sent to the process is
+    delivered to any thread that does not block it (a reader or worker thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    for signum in _STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        if handler in (signal.SIG_IGN, None):
+            continue
+        previous[signum] = signal.signal(signum, lambda n, _f: caught.append(n))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def output_mode(final: PathLike, like: PathLike | Sequence[PathLike] | None = None) -> int:
@@ -250,22 +290,23 @@ def atomic_write(path: PathLike, mode: str = "wb", *, encoding: str | None = Non
     if mode == "wb" and (encoding is not None or newline is not None):
         raise ValueError("encoding and newline are for text mode ('w')")
     final = _resolve_target(path)
-    tmp, fd = create_temp(final)
-    try:
-        raw = os.fdopen(fd, "wb", closefd=True)
-    except BaseException:
-        os.close(fd)
-        discard_temp(tmp)
-        raise
+    with deferred_signals():  # an interrupt now would orphan the temporary file
+        tmp, fd = create_temp(final)
+        try:
+            raw = os.fdopen(fd, "wb", closefd=True)
+        except BaseException:
+            os.close(fd)
+            discard_temp(tmp)
+            raise
     f: IO[Any] = raw
-    if mode == "w":
-        f = io.TextIOWrapper(raw, encoding=encoding or "utf-8", newline=newline,
-                             write_through=False)
     try:
+        if mode == "w":
+            f = io.TextIOWrapper(raw, encoding=encoding or "utf-8", newline=newline,
+                                 write_through=False)
         try:
             yield f
         except OSError as e:
-            if e.errno in _WRITE_ERRNOS:
+            if e.errno in _WRITE_ERRNOS and e.filename is None:
                 raise _describe(e, "write", final) from e
             raise
         try:
@@ -312,6 +353,19 @@ def _fsync_tree(root: str) -> None:
         _fsync_directory(dirpath)
 
 
+def _make_temp_dir(final: str) -> str:
+    for _ in range(100):
+        tmp = _temp_path(final)
+        try:
+            os.mkdir(tmp, 0o700)
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise _describe(e, "write", final) from None
+    raise FileExistsError(errno.EEXIST, f"cannot create a temporary directory beside {final!r}")
+
+
 @contextlib.contextmanager
 def atomic_directory(path: PathLike, *, overwrite: bool = False,
                      fsync: bool = True) -> Iterator[Path]:
@@ -330,22 +384,13 @@ def atomic_directory(path: PathLike, *, overwrite: bool = False,
         if not overwrite:
             raise FileExistsError(errno.EEXIST,
                                   f"output directory {final!r} exists (pass overwrite=True)")
-    for _ in range(100):
-        tmp = _temp_path(final)
-        try:
-            os.mkdir(tmp, 0o700)
-            break
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise _describe(e, "write", final) from None
-    else:
-        raise FileExistsError(errno.EEXIST, f"cannot create a temporary directory beside {final!r}")
+    with deferred_signals():  # an interrupt between mkdir and the try would orphan it
+        tmp = _make_temp_dir(final)
     try:
         try:
             yield Path(tmp)
         except OSError as e:
-            if e.errno in _WRITE_ERRNOS:
+            if e.errno in _WRITE_ERRNOS and e.filename is None:
                 raise _describe(e, "write", final) from e
             raise
     except BaseException:

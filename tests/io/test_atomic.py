@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -14,12 +15,14 @@ from kexue.io.atomic import (
     TEMP_SUFFIX,
     atomic_directory,
     atomic_write,
+    deferred_signals,
     output_mode,
     remove_stale_temps,
     stale_temps,
     write_bytes,
     write_text,
 )
+from kexue.io.lines import CompressedDataError
 from tests.faults import inject_oserror, run_with_full_disk, run_with_readonly_dir, sigkill_when
 
 
@@ -243,3 +246,28 @@ def test_output_mode_is_capped_by_every_input(tmp_path):
         assert output_mode(tmp_path / "new", like=[]) == 0o644
     finally:
         os.umask(old)
+
+
+def test_deferred_signals_holds_an_interrupt_until_the_block_ends():
+    # an interrupt that arrives between creating a temporary file and recording it must wait
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # plenty of bytecode boundaries where a handler would run
+                pass
+            reached_end = True
+    assert reached_end
+
+
+def test_an_own_error_class_from_the_block_passes_through_unchanged(tmp_path):
+    # a read error of a compressed input (errno EIO) is not a write error of the output, and
+    # its class takes other constructor arguments: it must come out as it went in
+    target = tmp_path / "out"
+    err = CompressedDataError("in.gz", "gzip", 17, "is truncated")
+    with pytest.raises(CompressedDataError) as info:
+        with atomic_write(target) as f:
+            f.write(b"x")
+            raise err
+    assert info.value is err and info.value.offset == 17
+    assert list(tmp_path.iterdir()) == []

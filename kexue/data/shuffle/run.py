@@ -23,7 +23,7 @@ from kexue.data.shuffle.scatter import scatter
 from kexue.data.shuffle.sink import OffsetOutput, Sink
 from kexue.data.shuffle.store import Bucket, Store
 from kexue.data.sizes import parse_size
-from kexue.io.atomic import TEMP_SUFFIX, pid_alive
+from kexue.io.atomic import TEMP_SUFFIX, deferred_signals, pid_alive
 
 __all__ = ["shuffle_files", "ShuffleReport", "MAX_OPEN_FILES"]
 
@@ -132,8 +132,9 @@ class _Run:
 
     def _new_temp(self, tag: str) -> tuple[int, str]:
         path = f"{self.prefix}.{tag}{TEMP_SUFFIX}"
-        fd = fileio.create(path)
-        self.temps[path] = fd
+        with deferred_signals():  # recorded for the clean-up before an interrupt can strike
+            fd = fileio.create(path)
+            self.temps[path] = fd
         self.temp_files += 1
         return fd, path
 
@@ -228,8 +229,9 @@ class _Run:
             self.ahead.close()
             self.ahead = None
         if region is not None and not store.in_place():
-            fd, path = sink.replace_file()  # the regions stay readable as a temporary file
-            self.temps[path] = fd
+            with deferred_signals():  # the lent file changes owner in one step
+                fd, path = sink.replace_file()  # the regions stay readable as a temporary file
+                self.temps[path] = fd
         self._phase2(buckets)
 
     def _phase2(self, buckets: list[Bucket]) -> None:
@@ -428,31 +430,34 @@ def shuffle_files(
     total = sum(known) if all(x is not None for x in known) else None  # type: ignore[misc]
 
     bar = _progress_bar(progress, total)
+    sink: Sink | None = None
+    run: _Run | None = None
     try:
         like = [s.spec for s in sources if s.is_path]
-        sink = Sink(output, shard_lines, shard_bytes, bar.update, fsync=fsync, like=like,
-                    force=force, level=level)
-    except BaseException:
-        bar.close()
-        raise
-    run = _Run(budget, separator, entropy, max_open_files, tmpdir, threads, workers, sink,
-               bar.update, min(decompress_threads, compressed))
-    try:
+        with deferred_signals():  # Sink() creates the output's temporary file: keep its handle
+            sink = Sink(output, shard_lines, shard_bytes, bar.update, fsync=fsync, like=like,
+                        force=force, level=level)
+        run = _Run(budget, separator, entropy, max_open_files, tmpdir, threads, workers, sink,
+                   bar.update, min(decompress_threads, compressed))
         run.run(sources, total)
         run.close()
         outputs = sink.commit()
     except BaseException as e:
-        run.close()
-        sink.abort()
+        if run is not None:
+            run.close()
+        if sink is not None:
+            sink.abort()
         if isinstance(e, LineTooLong):
             raise ValueError(_too_long_message(e, memory, budget)) from None
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e):
+        if (isinstance(e, OSError) and e.errno == errno.ENOSPC and "no space" not in str(e)
+                and run is not None):
             raise OSError(
                 errno.ENOSPC, f"no space left on device (temporary files in {run.tmpdir!r})"
             ) from e
         raise
     finally:
         bar.close()
+    assert sink is not None and run is not None
     return ShuffleReport(
         lines=sink.lines,
         bytes=sink.bytes,

@@ -199,8 +199,9 @@ class Sink:
             linefiles.Encoder(_FdWriter(-1, ""), self.codec, level)  # checks level and package
 
     def _new_file(self, final: str) -> None:
-        tmp, self.fd = atomic.create_temp(final)
-        self.temps.append((tmp, final))
+        with atomic.deferred_signals():  # registered before an interrupt can strike
+            tmp, self.fd = atomic.create_temp(final)
+            self.temps.append((tmp, final))
         self.pos = 0
         if self.codec is not None:
             self.encoder = linefiles.Encoder(_FdWriter(self.fd, final), self.codec, self.level)
