@@ -89,6 +89,43 @@ class Bigram:
         return float(-np.log(p).mean())
 
 
+def measure(config: dict, run: Path, model_dir: Path | None, steps: int | None = None
+            ) -> tuple[dict[str, float], dict]:
+    """Validation perplexity of the model in ``model_dir`` (when it holds one), the step-0
+    model and the add-k bigram; ``info`` holds the counts, ``k``, and the fixed slice (the
+    first ``eval_examples`` validation sequences) with the model's perplexity on it."""
+    tc = config["train"]
+    steps = steps or tc["steps"]
+    _, token_dict, _ = load_tokenizer(config)
+    valid = lm_examples(config, TokenStore(run / "data" / "valid"), token_dict, seed=12345,
+                        shuffle=False, limit=None)
+    seen = lm_examples(config, TokenStore(run / "data" / "train"), token_dict,
+                       seed=tc["seed"], shuffle=True, limit=steps * tc["batch_size"])
+    bigram = Bigram(*pairs(seen), len(token_dict))
+    vp, vn = pairs(valid)
+    by_k = {k: bigram.nll(vp, vn, k) for k in K_GRID}
+    best_k = min(by_k, key=by_k.get)
+    rows = {BIGRAM: float(np.exp(by_k[best_k]))}
+    slice_examples = valid[:tc["eval_examples"]]
+    info = {"valid": len(valid), "predicted": len(vn), "fit": int(len(pairs(seen)[0])),
+            "fit_sequences": len(seen), "steps": steps, "k": best_k, "slice": slice_examples,
+            "slice_predicted": int(len(pairs(slice_examples)[1]))}
+    if model_dir is not None and (model_dir / "model.safetensors").is_file():
+        gpt = build_transformer_model(checkpoint_path=model_dir, model=config["model"]["family"],
+                                      application="lm").float()
+        rows["this model"] = evaluate(CausalLMPretrainer(gpt), valid)["val_ppl"]
+        info["slice_ppl"] = evaluate(CausalLMPretrainer(gpt), slice_examples)["val_ppl"]
+    mc = {k: v for k, v in config["model"].items() if k not in ("family", "checkpoint")}
+    torch.manual_seed(tc["seed"])
+    step0 = build_pretrainer(config["model"]["family"], {**mc, "vocab_size": len(token_dict)},
+                             {"lm": 1.0})
+    rows["step 0"] = evaluate(step0, valid)["val_ppl"]
+    return rows, info
+
+
+BIGRAM = "bigram (add-k, k chosen on validation)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", required=True)
@@ -104,34 +141,16 @@ def main() -> int:
         raise SystemExit("this script evaluates causal-LM runs (objectives lm = 1.0)")
     run = Path(args.run_dir)
     tc = config["train"]
-    steps = args.steps or tc["steps"]
-    _, token_dict, _ = load_tokenizer(config)
-    valid = lm_examples(config, TokenStore(run / "data" / "valid"), token_dict, seed=12345,
-                        shuffle=False, limit=None)
-    seen = lm_examples(config, TokenStore(run / "data" / "train"), token_dict,
-                       seed=tc["seed"], shuffle=True, limit=steps * tc["batch_size"])
-    bigram = Bigram(*pairs(seen), len(token_dict))
-    vp, vn = pairs(valid)
-    by_k = {k: bigram.nll(vp, vn, k) for k in K_GRID}
-    best_k = min(by_k, key=by_k.get)
-    rows = {"bigram (add-k, k chosen on validation)": float(np.exp(by_k[best_k]))}
     model_dir = Path(args.model) if args.model else run / "model"
-    if (model_dir / "model.safetensors").is_file():
-        gpt = build_transformer_model(checkpoint_path=model_dir, model=config["model"]["family"],
-                                      application="lm").float()
-        rows["this model"] = evaluate(CausalLMPretrainer(gpt), valid)["val_ppl"]
-    mc = {k: v for k, v in config["model"].items() if k not in ("family", "checkpoint")}
-    torch.manual_seed(tc["seed"])
-    step0 = build_pretrainer(config["model"]["family"], {**mc, "vocab_size": len(token_dict)},
-                             {"lm": 1.0})
-    rows["step 0"] = evaluate(step0, valid)["val_ppl"]
-    n_fit = int(len(pairs(seen)[0]))
-    print(f"validation: {len(valid):,} sequences, {len(vn):,} predicted tokens; bigram fitted "
-          f"on {n_fit:,} predictions of {len(seen):,} training sequences ({steps} steps); "
-          f"k = {best_k}\n")
+    rows, info = measure(config, run, model_dir, args.steps)
+    steps, best_k, n_fit = info["steps"], info["k"], info["fit"]
+    print(f"validation: {info['valid']:,} sequences, {info['predicted']:,} predicted tokens; "
+          f"bigram fitted on {n_fit:,} predictions of {info['fit_sequences']:,} training "
+          f"sequences ({steps} steps); k = {best_k}\n")
     print("| model | perplexity |\n|---|---:|")
     for name, ppl in rows.items():
         print(f"| {name} | {ppl:.2f} |")
+    vn_count = info["predicted"]
     if args.record:
         from kexue.recipes.records import write_records
 
@@ -143,7 +162,7 @@ def main() -> int:
                              f"--run-dir {args.run_dir} --record",
                   "commit": commit, "date": datetime.date.today().isoformat(),
                   "machine": "2-core CPU",
-                  "notes": f"{len(vn)} predicted tokens; bigram fitted on {n_fit} predictions "
+                  "notes": f"{vn_count} predicted tokens; bigram fitted on {n_fit} predictions "
                            f"({steps} steps x {tc['batch_size']}), add-k k={best_k}"}
         recs = [{"claim": f"{config['name']} validation perplexity, {name}",
                  "value": round(ppl, 3), **common} for name, ppl in rows.items()]

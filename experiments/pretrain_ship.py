@@ -113,6 +113,20 @@ def _hms(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
+def _purpose(cfg_text: str, name: str) -> str:
+    """The config's leading comment (``# NAME: what it is ...``) as a sentence."""
+    lines = []
+    for line in cfg_text.splitlines():
+        if not line.startswith("#") or "Run from the repository root" in line:
+            break
+        lines.append(line.lstrip("# ").rstrip())
+    text = " ".join(lines).strip()
+    if text.startswith(f"{name}:"):
+        text = text[len(name) + 1:].strip()
+    text = re.sub(r"\s*\(issue 24\)\.?$", ".", text)
+    return (text[:1].upper() + text[1:]) if text else ""
+
+
 def card(config: dict, config_path: str, run: Path, rows: dict, info: dict, seen: tuple,
          sessions: list[float], commit: str, size: int, params: int, wall_note: str = ""
          ) -> str:
@@ -165,11 +179,14 @@ def card(config: dict, config_path: str, run: Path, rows: dict, info: dict, seen
             f"{whole['masked']:,} masked) | fixed slice: {info['slice_name']} "
             f"({sl['masked']:,} masked) |")
     s0 = (whole["step 0"]["val_mlm_acc"], sl["step 0"]["val_mlm_acc"])
+    if name == "kexue-mini-zh":
+        role = "It is the default checkpoint of kexue's recipes and of `make demo`."
+    else:
+        role = _purpose(cfg_text, name)
     return f"""# {name}
 
 kexue's own small Chinese {config['model']['family']} model, pretrained from scratch on this
-project's 2-core CPU (issue 24). It is the default checkpoint of kexue's recipes and of
-`make demo`. Load it with:
+project's 2-core CPU (issue 24). {role} Load it with:
 
 ```python
 import kexue

@@ -68,3 +68,43 @@ def test_shipped_mlm_model_reproduces_its_card(name: str) -> None:
     card = (path / "README.md").read_text(encoding="utf-8")
     assert f"{card_value:.4f}" in card
     assert card_value >= 0.20  # the floor (the 3x-unigram floor is in the card)
+
+
+def test_shipped_gpt_reproduces_its_card() -> None:
+    name = "kexue-gpt-mini-zh"
+    path = _shipped(name)
+    for f in ("config.json", "model.safetensors", "vocab.txt", "README.md"):
+        assert (path / f).is_file(), f"{name} ships without {f}"
+    assert (path / "model.safetensors").stat().st_size <= 25_000_000
+    model = build_transformer_model(checkpoint_path=path, model=kexue.assets.family(name),
+                                    application="lm")
+    report = model.load_report
+    assert not report.initialised, f"weights initialised fresh: {report.initialised}"
+    assert not report.unused, f"checkpoint keys left unused: {report.unused}"
+
+    data = np.load(DATA / f"{name}-slice.npz")
+    ids, labels, mask = (torch.from_numpy(data[k]).long()
+                         for k in ("token_ids", "labels", "attention_mask"))
+    model = model.float().eval()
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    nll = 0.0
+    count = 0
+    with torch.no_grad():
+        for i in range(0, len(ids), 64):
+            logits = model(ids[i:i + 64], attention_mask=mask[i:i + 64]).logits
+            y = labels[i:i + 64]
+            picked = y != -100
+            nll += float(torch.nn.functional.cross_entropy(logits[picked], y[picked],
+                                                           reduction="sum"))
+            count += int(picked.sum())
+    ppl = float(np.exp(nll / count))
+    card_value = float(data["perplexity"])
+    assert abs(ppl - card_value) <= 1e-3 * card_value, (ppl, card_value)
+    card = (path / "README.md").read_text(encoding="utf-8")
+    assert f"{card_value:.4f}" in card
+    # the card's floor: below the bigram baseline fitted on the same training tokens
+    import re
+
+    floor = re.search(r"lower perplexity than the bigram's: ([0-9.]+) < ([0-9]+\.[0-9]+)", card)
+    model_ppl, bigram_ppl = (float(x) for x in floor.groups())
+    assert model_ppl < bigram_ppl
