@@ -1,27 +1,21 @@
-"""Write result records (``results/<area>.jsonl``) for the recipe experiments.
+"""Result records (``results/<area>.jsonl``) for the DGCNN and Conv1D experiments: a thin
+layer over :mod:`kexue.recipes.records`, the package's one record writer.
 
-``replace_records`` drops the earlier records of the same command and claim and appends the
-new ones, rewriting the file through ``kexue.io.atomic`` (a crash leaves the old file).
+``record`` builds one claim; ``replace_records`` writes them through
+:func:`kexue.recipes.records.write_records`, which stamps the commit (taken when the
+experiment starts, ``-dirty`` for uncommitted changes), date and machine, and drops the
+earlier records of the same command.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
-import subprocess
+from collections import defaultdict
 from pathlib import Path
 
-from kexue.io.atomic import write_text
+from kexue.recipes.records import git_commit, write_records
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _head() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
-                          text=True, check=True).stdout.strip()
-
-
-_COMMIT = _head()  # the code that runs: read when the experiment starts, not when it ends
+_COMMIT = git_commit(REPO)  # the code that runs: read when the experiment starts
 
 
 def commit() -> str:
@@ -32,21 +26,14 @@ def record(claim: str, value, unit: str, data: str, command: str, **extra) -> di
     return {"claim": claim, **({"article": extra.pop("article")} if "article" in extra else {}),
             **({"article_value": extra.pop("article_value")}
                if "article_value" in extra else {}),
-            "value": value, "unit": unit, "data": data, **extra, "command": command,
-            "commit": commit(), "date": datetime.date.today().isoformat(),
-            "machine": "2-core CPU"}
+            "value": value, "unit": unit, "data": data, **extra, "command": command}
 
 
 def replace_records(area: str, records: list[dict]) -> Path:
     path = REPO / "results" / f"{area}.jsonl"
-    new_keys = {(r["command"], r["claim"]) for r in records}
-    kept = []
-    if path.exists():
-        for line in path.read_text("utf-8").splitlines():
-            if line.strip():
-                old = json.loads(line)
-                if (old.get("command"), old.get("claim")) not in new_keys:
-                    kept.append(line)
-    lines = kept + [json.dumps(r, ensure_ascii=False) for r in records]
-    write_text(path, "".join(line + "\n" for line in lines))
+    by_command: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_command[r["command"]].append({k: v for k, v in r.items() if k != "command"})
+    for command, recs in by_command.items():
+        write_records(path, recs, command, commit())
     return path
