@@ -11,6 +11,7 @@
 See ``docs/prompting.md``.
 """
 
+from kexue.prompting._model import load as load_model
 from kexue.prompting.mlm import MLMClassifier
 from kexue.prompting.nsp import NSPClassifier, apply_thresholds, fit_thresholds, samples_contrast
 from kexue.prompting.pattern import Pattern
@@ -26,4 +27,5 @@ __all__ = [
     "fit_thresholds",
     "apply_thresholds",
     "pet_finetune",
+    "load_model",
 ]

@@ -14,6 +14,7 @@ brightmart's RoBERTa, scores noise); dropout is off (``model.eval()``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -77,16 +78,33 @@ class MLMClassifier:
             rows = self.encode(texts, pairs, n_masks=length)
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
-                res = forward(self.model, [r.token_ids for r in chunk],
-                              [r.segment_ids for r in chunk],
-                              self.tokenizer.token_dict.get(self.tokenizer.pad_token, 0))
-                logits = logits_of(res)
-                pos = torch.tensor([r.mask_positions for r in chunk], device=logits.device)
-                at = logits.gather(1, pos[..., None].expand(-1, -1, logits.shape[-1]))
+                at = self._mask_logits([r.token_ids for r in chunk],
+                                       [r.segment_ids for r in chunk],
+                                       [r.mask_positions for r in chunk])
                 logp = at.float().log_softmax(-1).cpu()  # (b, K, vocab)
                 out[start:start + len(chunk)] = torch.logaddexp(
                     out[start:start + len(chunk)], self._label_scores(logp, length))
         return out
+
+    def _mask_logits(self, rows, segments, positions) -> torch.Tensor:
+        """``(b, K, vocab)`` MLM logits at the mask positions. A kexue BERT-family model's MLM
+        head is applied to the mask positions only (the vocabulary projection of every
+        position would cost more than the encoder); other models give their full logits."""
+        pad = self.tokenizer.token_dict.get(self.tokenizer.pad_token, 0)
+        head = getattr(self.model, "mlm", None)
+        emb = getattr(getattr(self.model, "embeddings", None), "token", None)
+        if isinstance(head, torch.nn.Module) and emb is not None and hasattr(self.model,
+                                                                            "_modules"):
+            encoder = copy.copy(self.model)  # shares every parameter; only the head is off
+            encoder._modules = {**self.model._modules, "mlm": None}
+            res = forward(encoder, rows, segments, pad)
+            pos = torch.tensor(positions, device=res.hidden.device)
+            h = res.hidden.gather(1, pos[..., None].expand(-1, -1, res.hidden.shape[-1]))
+            return head(h, emb.weight, None)
+        res = forward(self.model, rows, segments, pad)
+        logits = logits_of(res)
+        pos = torch.tensor(positions, device=logits.device)
+        return logits.gather(1, pos[..., None].expand(-1, -1, logits.shape[-1]))
 
     def _label_scores(self, logp: torch.Tensor, length: int) -> torch.Tensor:
         """``(b, n_labels)`` log-scores from ``(b, K, vocab)`` log-probabilities, for the words

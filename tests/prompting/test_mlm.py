@@ -80,3 +80,17 @@ def test_over_long_text_is_an_error_naming_maxlen(tiny):
     assert cut.scores(["好" * 30]).shape == (1, 2)
     with pytest.raises(ValueError, match="more than the model's 24 positions"):
         MLMClassifier(model, tok, Pattern("{mask}{text}"), Verbalizer({"a": "好"}), maxlen=30)
+
+
+def test_mask_only_head_equals_the_full_logits(tiny):
+    """The fast path (MLM head at the mask positions only) = the model's own full logits."""
+    model, tok = tiny
+    clf = MLMClassifier(model, tok, Pattern("{mask}满意。{text}"),
+                        Verbalizer({"pos": "很", "neg": "不"}))
+    enc = clf.encode(["这个东西质量好", "差"])
+    fast = clf._mask_logits([e.token_ids for e in enc], [e.segment_ids for e in enc],
+                            [e.mask_positions for e in enc])
+    row = torch.tensor([enc[0].token_ids])
+    full = model(row, torch.zeros_like(row)).logits[0, 1]
+    torch.testing.assert_close(fast[0, 0], full)
+    assert model.mlm is not None  # the model itself keeps its head
