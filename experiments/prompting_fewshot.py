@@ -1,7 +1,7 @@
 """Few-shot PET vs fine-tuning a classifier head on the same labels (https://kexue.fm/archives/7764),
 FewCLUE ``train_few_all`` -> ``dev_few_all``, several seeds.
 
-    python experiments/prompting_fewshot.py --task eprstmt --seeds 0,1,2 --epochs 6 \\
+    python experiments/prompting_fewshot.py --task eprstmt --seeds 0,1,2 --epochs 3 --maxlen 32 \\
         --out /work/runs/issue17-prompting/fewshot-eprstmt.json --record results/prompting.jsonl
 
 PET: :func:`kexue.prompting.pet_finetune` (MLM loss at the mask + 15 % random masking) with
@@ -91,10 +91,10 @@ def main(argv=None) -> int:
     p.add_argument("--task", default="eprstmt")
     p.add_argument("--methods", default="pet,head")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--maxlen", type=int, default=64)
+    p.add_argument("--maxlen", type=int, default=32)
     p.add_argument("--pattern", default=None, help="PET pattern (default: the task's)")
     p.add_argument("--eval-file", default=None, help="default: TASK/dev_few_all.json")
     p.add_argument("--out", default=None)
@@ -115,8 +115,8 @@ def main(argv=None) -> int:
     eval_file = Path(args.eval_file or Path(args.data) / args.task / "dev_few_all.json")
     dev = fewclue.read(t, eval_file)
     done = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).exists() else {}
-    for method in args.methods.split(","):
-        for seed in [int(s) for s in args.seeds.split(",")]:
+    for seed in [int(s) for s in args.seeds.split(",")]:  # seed-major: pairs finish together
+        for method in args.methods.split(","):
             key = f"{method}/{seed}"
             if key in done:
                 continue
