@@ -80,6 +80,10 @@ def test_parse_tree_recovers_a_planted_block_structure():
     # moving the boundary moves the split
     F = planted([(0, 2), (2, 7)], 7, [5.0, 6.0])
     assert parse_tree(F, words)[1][0] == "c"
+    # asymmetric impacts: the cross-block terms decide (within-block means alone, or one
+    # cross term with the wrong sign, would split at k = 2); worked out by hand from the formula
+    F = torch.tensor([[0, 3, 4, 3], [2, 0, 7, 7], [9, 5, 0, 9], [5, 8, 6, 0]])
+    assert parse_tree(F, list("abcd")) == [["a"], ["b", ["c", ["d"]]]]
     assert parse_tree(torch.zeros(1, 1), ["a"]) == ["a"]
     assert parse_tree(torch.zeros(2, 2), ["a", "b"]) == ["a", ["b"]]
     with pytest.raises(ValueError, match="must be 2 x 2"):
