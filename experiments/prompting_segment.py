@@ -120,6 +120,30 @@ def main(argv=None) -> int:
     score(f"Perturbed Masking, {model_dir.name}, gold-tuned threshold {best[1]:.3f} "
           f"(upper bound)", [segment(row["pieces"], row["r"], best[1]) for row in rows])
 
+    # diagnostics: does r separate within-word pairs from word boundaries at all, and in which
+    # direction? AUC = P(r of a within-word pair > r of a boundary pair) over all pairs
+    inside, boundary = [], []
+    for g, row in zip(gold, rows):
+        ends, pos = set(), 0
+        for w in g:
+            pos += len(w)
+            ends.add(pos)
+        pos = 0
+        for piece, value in zip(row["pieces"][:-1], row["r"]):
+            pos += len(piece)
+            if value == value:
+                (boundary if pos in ends else inside).append(value)
+    a, b = torch.tensor(inside), torch.tensor(boundary)
+    auc = float(((a[:, None] > b[None, :]).double() + 0.5 * (a[:, None] == b[None, :]).double())
+                .mean())
+    print(f"AUC of r (within-word pairs above boundary pairs): {auc:.3f}; mean r within words "
+          f"{a.mean():.3f}, at boundaries {b.mean():.3f}")
+
+    def inverted(row, th):  # cut where r >= th: the article's rule with the direction flipped
+        return segment(row["pieces"], [-v for v in row["r"]], -th)
+
+    score(f"diagnostic: direction flipped (cut where r >= Otsu {auto:.3f})",
+          [inverted(row, auto) for row in rows])
     print(f"\n{len(texts)} People's Daily sentences of <= 64 characters "
           f"({sum(map(len, texts))} characters)\n")
     print("| segmentation | F1 | F1 without punctuation | P | R |\n|---|---|---|---|---|")
@@ -136,7 +160,8 @@ def main(argv=None) -> int:
                  "split": f"{len(texts)} sentences of <= 64 characters (fixed rule)",
                  "segmentation": name, "model": model_dir.name,
                  "notes": f"P {s['precision']}, R {s['recall']}, F1 without punctuation "
-                          f"{s['f1_no_punct']}; the article reports no F1"}
+                          f"{s['f1_no_punct']}; AUC of r (within-word above boundary) "
+                          f"{auc:.3f}; the article reports no F1"}
                 for name, s in results.items()]
         write_records(args.record, recs, command, commit)
     return 0
