@@ -5,11 +5,15 @@ Usage:
     kexue words CORPUS... -o LEXICON [--min-count N] [--thresholds 2,4,6] [--top K]
     kexue words segment -l LEXICON [INPUT ...] [-o OUTPUT]
     kexue words evaluate --gold GOLD (--pred PRED | -l LEXICON) [--json]
+    kexue words unsupervised-bert --model DIR [--threshold auto|X] [INPUT ...] [-o OUTPUT]
 
 ``kexue words discover CORPUS...`` is the explicit form of the first line (use it when a corpus
 file is literally named ``segment`` or ``evaluate``). The lexicon has one ``word count`` pair a
 line, most frequent first, so it loads directly as a jieba dictionary. Segmentation output and
 gold files have one sentence a line with words separated by spaces.
+``unsupervised-bert`` segments with a pretrained BERT-family model and no lexicon (Perturbed
+Masking, archives/7476: adjacent characters whose masked representations depend on each other
+more than the threshold stay together; ``auto`` picks the threshold from the input itself).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from kexue.cli._exitcodes import (
     positive_int,
 )
 
-_SUBCOMMANDS = ("discover", "segment", "evaluate")
+_SUBCOMMANDS = ("discover", "segment", "evaluate", "unsupervised-bert")
 
 
 def _thresholds(text: str) -> list[float]:
@@ -153,6 +157,97 @@ def _segment(argv: list[str]) -> int:
     return 0
 
 
+def _threshold(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"threshold must be a number or 'auto': {text!r}") \
+            from None
+
+
+def _model_dir(text: str):
+    """A model directory, or the name of a model kexue ships (``kexue-mini-zh``)."""
+    from pathlib import Path
+
+    import kexue.assets
+
+    if Path(text).is_dir():
+        return Path(text)
+    if text in kexue.assets.MODELS:
+        try:
+            return kexue.assets.path(text)
+        except FileNotFoundError as e:
+            raise UsageError(str(e)) from None
+    raise UsageError(f"--model {text!r} is neither a model directory nor a shipped model "
+                     f"({', '.join(kexue.assets.available())})")
+
+
+def _unsupervised_bert(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="kexue words unsupervised-bert",
+        description="Segment text with a pretrained BERT and no lexicon (Perturbed Masking, "
+                    "archives/7476).")
+    p.add_argument("--model", required=True,
+                   help="model directory (config.json, weights, vocab.txt) or shipped name")
+    p.add_argument("--threshold", type=_threshold, default="auto",
+                   help="keep neighbours together when their relatedness >= this; 'auto' "
+                        "(default): Otsu's cut of all the input's relatedness values")
+    p.add_argument("--maxlen", type=positive_int, default=128,
+                   help="tokens per window; longer lines are cut into windows (a word "
+                        "boundary between windows)")
+    p.add_argument("input", nargs="*", help="UTF-8 text files ('-' or none: stdin)")
+    p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    p.add_argument("--quiet", action="store_true", help="do not print the threshold used")
+    args = p.parse_args(argv)
+    from kexue.io.atomic import atomic_write, check_writable, remove_stale_temps
+
+    model_dir = _model_dir(args.model)
+    for path in args.input:
+        if path != "-":
+            check_input_file(path)
+    if args.output != "-":
+        check_output_file(args.output)
+        check_writable(args.output)
+        remove_stale_temps(args.output)
+    import torch
+
+    from kexue.prompting import load_model
+    from kexue.prompting.perturbed import BertSegmenter, otsu_threshold, segment
+
+    model, tokenizer = load_model(model_dir)
+    seg = BertSegmenter(model, tokenizer, maxlen=min(args.maxlen, seg_limit(model)))
+    rows = [seg.relatedness(line.rstrip("\n")) for line in _read_lines(args.input)]
+    threshold = args.threshold
+    if threshold == "auto":
+        values = torch.cat([r for _, r in rows]) if rows else torch.zeros(0)
+        values = values[~values.isnan()]
+        if len(values) < 2:
+            raise ValueError("too little text to choose a threshold: give --threshold")
+        threshold = otsu_threshold(values)
+    if not args.quiet:
+        print(f"kexue words unsupervised-bert: threshold {threshold:.4f}", file=sys.stderr)
+    lines = (" ".join(w for w in segment(pieces, r, threshold) if w) + "\n"
+             for pieces, r in rows)
+    if args.output == "-":
+        out = getattr(sys.stdout, "buffer", None)
+        for text in lines:
+            _stdout_write(out or sys.stdout, text if out is None else text.encode("utf-8"))
+        return 0
+    like = [p for p in args.input if p != "-"]
+    with atomic_write(args.output, "wb", like=like) as f:
+        for text in lines:
+            f.write(text.encode("utf-8"))
+    return 0
+
+
+def seg_limit(model) -> int:
+    from kexue.prompting._model import max_positions
+
+    return max_positions(model) or 512
+
+
 class _StdoutError(OSError):
     """Writing standard output failed (full disk, closed pipe...)."""
 
@@ -257,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     else:
         name, rest = "discover", argv
-    handler = {"discover": _discover, "segment": _segment, "evaluate": _evaluate}[name]
+    handler = {"discover": _discover, "segment": _segment, "evaluate": _evaluate,
+               "unsupervised-bert": _unsupervised_bert}[name]
     try:
         rc = handler(rest)
         _stdout_write(sys.stdout, None)
