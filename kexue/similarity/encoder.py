@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kexue.similarity.pooling import canonical, pool
+from kexue.similarity.pooling import POOLINGS, canonical, pool
 from kexue.similarity.whitening import Whitening
 
 __all__ = ["SentenceEncoder", "check_texts"]
@@ -97,12 +97,23 @@ class SentenceEncoder(nn.Module):
     def forward(self, token_ids: Tensor, segment_ids: Tensor | None = None,
                 attention_mask: Tensor | None = None, **model_kwargs: Any) -> Tensor:
         """Sentence vectors ``(batch, hidden)`` (no whitening), differentiable."""
+        return self.pool_many(token_ids, segment_ids, attention_mask, (self.pooling,),
+                              **model_kwargs)[self.pooling]
+
+    def pool_many(self, token_ids: Tensor, segment_ids: Tensor | None,
+                  attention_mask: Tensor | None, poolings: Sequence[str],
+                  **model_kwargs: Any) -> dict[str, Tensor]:
+        """Several poolings from one forward pass: ``{"P1": (batch, hidden), ...}``."""
+        poolings = [canonical(p) for p in poolings]
         if attention_mask is None:
             pad = getattr(getattr(self.model, "config", None), "pad_token_id", 0)
             attention_mask = (token_ids != pad).long()
         first: list[Tensor] = []
         handle = None
-        if self.pooling == "P4":
+        if "P4" in poolings:
+            if not _layers(self.model):
+                raise ValueError("pooling P4 needs the model's Transformer layers")
+
             def grab(_module, _inputs, output):
                 first.append(output[0] if isinstance(output, tuple) else output)
             handle = _layers(self.model)[0].register_forward_hook(grab)
@@ -112,8 +123,8 @@ class SentenceEncoder(nn.Module):
         finally:
             if handle is not None:
                 handle.remove()
-        return pool(self.pooling, out.hidden, attention_mask,
-                    first=first[0] if first else None, pooled=out.pooled)
+        return {p: pool(p, out.hidden, attention_mask, first=first[0] if first else None,
+                        pooled=out.pooled) for p in poolings}
 
     # ---- batch inference --------------------------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
@@ -125,34 +136,43 @@ class SentenceEncoder(nn.Module):
                whiten: bool = True) -> np.ndarray:
         """float32 ``(len(texts), d)`` vectors in input order (whitened when the encoder has a
         whitening and ``whiten``). Empty texts are an error."""
+        out = self.encode_many(texts, (self.pooling,), batch_size)[self.pooling]
+        if whiten and self.whitening is not None:
+            return self.whitening.transform(out)
+        return out
+
+    @torch.inference_mode()
+    def encode_many(self, texts: Sequence[str], poolings: Sequence[str] = POOLINGS,
+                    batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Unwhitened float32 vectors of several poolings from one pass over ``texts``."""
         from kexue.data import LengthBucketSampler, PadCollate
 
         texts = check_texts(texts)
+        poolings = [canonical(p) for p in poolings]
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         was_training = self.training
         self.eval()
         device = next(self.model.parameters()).device
         ids = self.tokenize(texts)
-        out: np.ndarray | None = None
+        width = int(self.model.config.hidden_size)
+        out = {p: np.empty((len(ids), width), dtype=np.float32) for p in poolings}
         collate = PadCollate()
-        if ids:
-            window = max(1, math.ceil(len(ids) / batch_size))  # one window: sort them all
-            sampler = LengthBucketSampler([len(x) for x in ids], batch_size, shuffle=False,
-                                          window=window)
-            for batch in sampler:
-                b = collate([{"token_ids": ids[i]} for i in batch])
-                tok = b["token_ids"].to(device)
-                vec = self(tok, torch.zeros_like(tok), b["attention_mask"].to(device))
-                vec = vec.float().cpu().numpy()
-                if out is None:
-                    out = np.empty((len(ids), vec.shape[1]), dtype=np.float32)
-                out[np.asarray(batch)] = vec
-        if out is None:
-            out = np.empty((0, int(self.model.config.hidden_size)), dtype=np.float32)
-        self.train(was_training)
-        if whiten and self.whitening is not None:
-            return self.whitening.transform(out)
+        try:
+            if ids:
+                window = max(1, math.ceil(len(ids) / batch_size))  # one window: sort them all
+                sampler = LengthBucketSampler([len(x) for x in ids], batch_size,
+                                              shuffle=False, window=window)
+                for batch in sampler:
+                    b = collate([{"token_ids": ids[i]} for i in batch])
+                    tok = b["token_ids"].to(device)
+                    vecs = self.pool_many(tok, torch.zeros_like(tok),
+                                          b["attention_mask"].to(device), poolings)
+                    rows = np.asarray(batch)
+                    for p, v in vecs.items():
+                        out[p][rows] = v.float().cpu().numpy()
+        finally:
+            self.train(was_training)
         return out
 
     @property

@@ -62,3 +62,10 @@ def test_from_pretrained_loads_a_saved_directory(model, tokenizer, tmp_path):
     enc = SentenceEncoder.from_pretrained(tmp_path / "m", "P2")
     ref = SentenceEncoder(model, tokenizer, "P2").encode(TEXTS)
     np.testing.assert_allclose(enc.encode(TEXTS), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_encode_many_equals_one_pooling_at_a_time(model, tokenizer):
+    many = SentenceEncoder(model, tokenizer, "P1").encode_many(TEXTS, batch_size=3)
+    for p in ("P1", "P2", "P3", "P4"):
+        np.testing.assert_array_equal(many[p], SentenceEncoder(model, tokenizer, p).encode(
+            TEXTS, batch_size=3))
