@@ -64,7 +64,9 @@ def unsupervised_table(encoder, tasks: Sequence[str] = TASKS, *,
 
     ``encoder`` is a :class:`~kexue.similarity.encoder.SentenceEncoder` (its pooling is
     ignored: all ``poolings`` come from one pass). The whitening is fitted on the first
-    ``fit_limit`` distinct sentences of the task's train part."""
+    ``fit_limit`` distinct sentences of the task's train part; "whitening" keeps every
+    non-degenerate direction (``d - 1`` after a LayerNorm, see
+    :mod:`kexue.similarity.whitening`)."""
     table: dict[str, dict[str, tuple]] = {p: {} for p in poolings}
     for task in tasks:
         dev = task_split(task, "dev", root)
@@ -79,7 +81,7 @@ def unsupervised_table(encoder, tasks: Sequence[str] = TASKS, *,
                 v = vecs[p]
                 if tf is not None:
                     k = None if tf == "full" else min(whiten_dim, v.shape[1])
-                    v = Whitening.fit(fit_vecs[p], k).transform(v)
+                    v = Whitening.fit(fit_vecs[p], k, drop_degenerate=True).transform(v)
                 lookup = dict(zip(sents, v, strict=True))
                 cells.append(100 * spearman(_cos_from(lookup, dev), labels))
             table[p][task] = tuple(cells)

@@ -55,3 +55,16 @@ def test_singular_covariance_is_refused():
     with pytest.raises(ValueError, match="singular"):
         Whitening.fit(x)
     assert Whitening.fit(x, 2).n_components == 2
+
+
+def test_layernorm_outputs_have_one_degenerate_direction():
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 8, generator=g, dtype=torch.float64)
+    y = torch.nn.functional.layer_norm(x, (8,), torch.rand(8, generator=g,
+                                       dtype=torch.float64) + 0.5, torch.randn(
+                                       8, generator=g, dtype=torch.float64)).numpy()
+    with pytest.raises(ValueError, match="singular"):
+        Whitening.fit(y)
+    assert Whitening.fit(y, drop_degenerate=True).n_components == 7
