@@ -30,6 +30,12 @@ SUPERVISED = (("classifier", "[u, v, |u−v|] classifier head (8541)"),
               ("gru-softmax", "GRU + softmax, m = 0 (5743)"))
 
 
+def _article(pooling: str, task: str, j: int):
+    from experiments.similarity_unsupervised import ARTICLE_BERT_BASE
+
+    return ARTICLE_BERT_BASE[pooling][task][j]
+
+
 def _fmt(v) -> str:
     return "–" if v is None else f"{v:.2f}"
 
@@ -49,8 +55,8 @@ def render(records: list[dict]) -> str:
             for t in TASKS:
                 cell = {r["whitening"]: r for r in unsup if r["pooling"] == p and r["task"] == t}
                 mine.append("/".join(_fmt(cell[c]["value"]) if c in cell else "–" for c in cols))
-                art.append("/".join(_fmt(cell[c].get("article_value")) if c in cell else "–"
-                                    for c in cols))
+                art.append("/".join(_fmt(cell[c].get("article_value", _article(p, t, j)))
+                                    if c in cell else "–" for j, c in enumerate(cols)))
             out.append(f"| mini-P{p[1]} | " + " | ".join(mine) + " |")
             out.append(f"| *BERT-P{p[1]} (8321)* | " + " | ".join(art) + " |")
         out.append("")

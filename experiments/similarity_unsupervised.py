@@ -47,8 +47,8 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model directory (default kexue-mini-zh)")
-    ap.add_argument("--whiten-dim", type=int, default=128,
-                    help="components of whitening-k (8321 keeps 128 for small models)")
+    ap.add_argument("--whiten-dim", type=int, default=64,
+                    help="components of whitening-k (64 of 256; 8321 keeps 256 of 768)")
     ap.add_argument("--fit-limit", type=int, default=5000)
     ap.add_argument("--maxlen", type=int, default=64)
     ap.add_argument("--record", default=None)
