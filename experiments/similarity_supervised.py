@@ -1,6 +1,6 @@
 """Supervised similarity recipes on the senteval_cn train parts (issue 18), one per call:
 
-    python experiments/similarity_supervised.py RECIPE [--per-task 1000] [--dev-limit 500]
+    python experiments/similarity_supervised.py RECIPE [--per-task 300] [--dev-limit 300]
         [--epochs 1] [--record results/similarity.jsonl]
 
 RECIPE: ``classifier`` ([u, v, |u−v|] head, 8541), ``cosine`` (8541's cosine loss),
@@ -52,8 +52,8 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipe", choices=RECIPES)
-    ap.add_argument("--per-task", type=int, default=1000, help="train pairs per task")
-    ap.add_argument("--dev-limit", type=int, default=500, help="dev pairs per task scored")
+    ap.add_argument("--per-task", type=int, default=300, help="train pairs per task")
+    ap.add_argument("--dev-limit", type=int, default=300, help="dev pairs per task scored")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)

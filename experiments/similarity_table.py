@@ -62,7 +62,7 @@ def render(records: list[dict]) -> str:
         out.append("")
     sup = [r for r in records if r.get("table") == "supervised"]
     if sup:
-        out += ["**Trained recipes** (kexue-mini-zh base; Spearman ×100 on the first 500 pairs "
+        out += ["**Trained recipes** (kexue-mini-zh base; Spearman ×100 on the first 300 pairs "
                 "of each dev part; *italics*: the article's number with a real base model on "
                 "the test split, where it gives one):", "",
                 "| recipe | " + " | ".join(TASKS) + " | Sohu labelA F1 |",

@@ -48,8 +48,8 @@ class Setup:
 
     model_dir: Path
     family: str | None
-    per_task: int = 1000
-    dev_limit: int = 500
+    per_task: int = 300
+    dev_limit: int = 300
     maxlen: int = 32
     batch_size: int = 32
     epochs: int = 1
@@ -106,14 +106,14 @@ def _target01(task: str, y: float) -> float:
 def evaluate_cosine(encode: Callable[[Sequence[str]], np.ndarray], setup: Setup,
                     sohu: Sequence[Pair] | None = None) -> dict[str, float]:
     """Spearman ×100 on each dev slice; with ``sohu``, its labelA F1 at the cosine threshold
-    that maximises F1 on the first 1,000 LCQMC train pairs."""
+    that maximises F1 on the first 300 LCQMC train pairs."""
     out = {}
     for t in TASKS:
         dev = setup.dev(t)
         out[t] = 100 * spearman(pair_cosines(encode, dev), [p.label for p in dev])
         setup.log(f"  {t}: {out[t]:.2f}")
     if sohu is not None:
-        lc = task_split("LCQMC", "train", setup.root)[:1000]
+        lc = task_split("LCQMC", "train", setup.root)[:300]
         thr = best_threshold(pair_cosines(encode, lc), [p.label for p in lc])
         out["sohu_f1"] = binary_f1(pair_cosines(encode, sohu) > thr, [p.label for p in sohu])
         setup.log(f"  Sohu labelA F1: {out['sohu_f1']:.4f}")
