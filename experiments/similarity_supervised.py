@@ -109,7 +109,11 @@ def main() -> int:
             if key in art_values:
                 rec["article_value"] = art_values[key]
                 rec["notes"] += f"; article value: {art_note}"
-        write_records(args.record, recs, cmd, commit)
+        import fcntl
+
+        with open(f"{args.record}.lock", "a") as lock:  # several runs may finish together
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_records(args.record, recs, cmd, commit)
     return 0
 
 

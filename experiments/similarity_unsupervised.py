@@ -105,7 +105,11 @@ def main() -> int:
                          "model": name, "pooling": p, "notes": "cosine threshold "
                          f"{f1[p]['threshold']:.4f} maximising F1 on the first "
                          f"{args.threshold_pairs} LCQMC train pairs"})
-        write_records(args.record, recs, cmd, commit)
+        import fcntl
+
+        with open(f"{args.record}.lock", "a") as lock:  # several runs may finish together
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_records(args.record, recs, cmd, commit)
     return 0
 
 
