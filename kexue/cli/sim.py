@@ -6,12 +6,14 @@ Usage:
     kexue sim eval PAIRS.tsv [PAIRS.tsv ...] [--model DIR] [--pooling P3] [--whitening W.npz]
     kexue sim search --vectors VECTORS.npy --corpus FILE [--model DIR] [-k 10] QUERY ...
     kexue sim whiten [--model DIR] FILE -o W.npz [--dim 64]
+    kexue sim generate --model DIR TEXT [-n 20] [-k 5] [--pooling P1]
 
 ``encode`` writes one float32 row per input line, in input order (``VECTORS.npy``) and a
 sidecar ``VECTORS.npy.json`` naming the model, pooling and whitening; ``search`` refuses a
 vectors file made by another model, pooling, whitening or dimension. ``eval`` prints
 Spearman x100 between the cosines and the labels of any senteval_cn-format file
-(``sentence1 TAB sentence2 TAB label``). ``--model`` defaults to the shipped kexue-mini-zh.
+(``sentence1 TAB sentence2 TAB label``). ``generate`` samples SimBERT-style paraphrases from a
+UniLM-trained model and ranks them by cosine. ``--model`` defaults to the shipped kexue-mini-zh.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from kexue.cli._exitcodes import (
     positive_int,
 )
 
-_SUBCOMMANDS = ("encode", "eval", "search", "whiten")
+_SUBCOMMANDS = ("encode", "eval", "search", "whiten", "generate")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -68,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("-o", "--output", required=True, help="whitening .npz to write")
     w.add_argument("--dim", type=positive_int, default=None, help="components kept (all)")
     _common(w)
+    g = sub.add_parser("generate", help="SimBERT-style paraphrases (UniLM sampling + cosine)")
+    g.add_argument("text", help="the sentence to paraphrase")
+    g.add_argument("-n", "--samples", type=positive_int, default=20, help="samples drawn (20)")
+    g.add_argument("-k", "--keep", type=positive_int, default=5, help="best kept (5)")
+    g.add_argument("--top-k", type=positive_int, default=5, help="top-k sampling (5)")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
+    _common(g)
     return p
 
 
@@ -85,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kexue sim {args.cmd}: error: {err}", file=sys.stderr)
         return USAGE_ERROR
     try:
-        return {"encode": _encode, "eval": _eval, "search": _search,
-                "whiten": _whiten}[args.cmd](args)
+        return {"encode": _encode, "eval": _eval, "search": _search, "whiten": _whiten,
+                "generate": _generate}[args.cmd](args)
     except (ValueError, OSError, UnicodeDecodeError) as err:
         msg = str(err) or type(err).__name__
         if isinstance(err, OSError) and err.strerror and err.filename:
@@ -230,4 +239,24 @@ def _search(args: argparse.Namespace) -> int:
         print(f"# {q}")
         for r, (s, i) in enumerate(zip(srow, irow, strict=True), 1):
             print(f"{r}\t{s:.4f}\t{i + 1}\t{corpus[i]}")
+    return OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from kexue.models import build_transformer_model
+    from kexue.similarity.generate import similar_sentences
+    from kexue.text import Tokenizer
+    from kexue.threads import set_threads
+
+    if args.whitening is not None:
+        raise ValueError("generate ranks by the model's own cosine: --whitening is not used")
+    set_threads(args.threads)
+    path, family = _model_dir(args)
+    model = build_transformer_model(checkpoint_path=path, model=family, application="unilm",
+                                    ignore=r"^cls\.seq_relationship\.")
+    for text, score in similar_sentences(model, Tokenizer(path / "vocab.txt"), args.text,
+                                         n=args.samples, k=args.keep, top_k=args.top_k,
+                                         maxlen=args.maxlen, seed=args.seed,
+                                         pooling=args.pooling):
+        print(f"{score:.4f}\t{text}")
     return OK

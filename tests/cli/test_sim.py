@@ -94,3 +94,15 @@ def test_eval_and_whiten(env, capsys):
     assert kexue_main(["sim", "encode", "--model", str(m), str(corpus), "-o",
                        str(tmp / "vw.npy"), "--whitening", str(w)]) == 0
     assert np.load(tmp / "vw.npy").shape == (5, 2)
+
+
+def test_generate_ranks_sampled_paraphrases(tmp_path, capsys):
+    m = tmp_path / "u"
+    tiny_model(0, application="unilm").save_pretrained(m)
+    (m / "vocab.txt").write_text("".join(t + "\n" for t in tiny_vocab()), encoding="utf-8")
+    assert kexue_main(["sim", "generate", "--model", str(m), "今天天气不错", "-n", "8", "-k",
+                       "3", "--maxlen", "10", "--pooling", "P1"]) == 0
+    rows = [r.split("\t") for r in capsys.readouterr().out.splitlines()]
+    assert 1 <= len(rows) <= 3
+    scores = [float(s) for s, _ in rows]
+    assert scores == sorted(scores, reverse=True) and all(t != "今天天气不错" for _, t in rows)
