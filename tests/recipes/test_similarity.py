@@ -41,14 +41,13 @@ def setup(tmp_path):
                    root=_root(tmp_path), log=lambda s: None)
 
 
-@pytest.mark.parametrize("recipe", ["classifier", "cosent", "simbert", "cln", "per-task",
-                                    "gru"])
+@pytest.mark.parametrize("recipe", ["classifier", "simbert", "cln", "gru"])
 def test_recipe_runs(setup, recipe):
-    if recipe in ("classifier", "cosent"):
+    if recipe == "classifier":
         out = T.train_siamese(setup, recipe)
     elif recipe == "simbert":
         out = T.train_simbert(setup)
-    elif recipe in ("cln", "per-task"):
+    elif recipe == "cln":
         out = T.train_matcher(setup, recipe)
     else:
         out = T.train_gru(setup, 0.35, epochs=1, min_count=1)
