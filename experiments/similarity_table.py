@@ -60,6 +60,11 @@ def render(records: list[dict]) -> str:
             out.append(f"| mini-P{p[1]} | " + " | ".join(mine) + " |")
             out.append(f"| *BERT-P{p[1]} (8321)* | " + " | ".join(art) + " |")
         out.append("")
+    usohu = {r["pooling"]: r for r in records if r.get("table") == "sohu" and "pooling" in r}
+    if usohu:
+        out += ["Sohu `labelA` F1 of the unsupervised poolings (cosine threshold from LCQMC "
+                "train pairs): " + ", ".join(f"{p} {usohu[p]['value']:.4f}"
+                                             for p in sorted(usohu)) + ".", ""]
     sup = [r for r in records if r.get("table") == "supervised"]
     if sup:
         out += ["**Trained recipes** (kexue-mini-zh base; Spearman ×100 on the first 300 pairs "
