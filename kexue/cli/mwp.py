@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=positive_int, default=32)
     t.add_argument("--lr", type=positive_float, default=3e-4)
     t.add_argument("--limit", type=positive_int, help="train on the first N problems only")
+    t.add_argument("--checkpoint-every", type=positive_int, default=25,
+                   help="optimizer steps between resumable checkpoints (default 25)")
     t.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
 
     for name, what in (("eval", "accuracy of a solver"), ("baseline", "the retrieval baseline")):
@@ -174,7 +176,8 @@ def _train(args) -> int:
     config = SolverConfig(family=family_of(model).name, constants=common_constants(train))
     solver = Solver(model, tokenizer, config)
     print(f"vocabulary {len(kept)} of {full.vocab_size} tokens", file=sys.stderr)
-    opts = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    opts = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                        checkpoint_every=args.checkpoint_every)
     train_solver(solver, train, splits.dev, args.out, opts,
                  log=lambda s: print(s, file=sys.stderr, flush=True))
     print(f"solver written to {Path(args.out) / 'best'} (and last/)", file=sys.stderr)

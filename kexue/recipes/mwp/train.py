@@ -6,7 +6,8 @@ shipped 4-layer ``kexue-mini-zh``, so the defaults are a larger lr (3e-4, linear
 decay) for fewer steps. After every epoch the solver is scored on the dev slice (greedy
 decoding, the article's 6-decimal equality) and written to ``OUT/last``; the best one so far
 to ``OUT/best``. The run checkpoints to ``OUT/checkpoints`` every ``checkpoint_every`` steps
-and at every epoch end, and the same call resumes it.
+(``OUT/last`` is refreshed with each checkpoint) and at every epoch end, and the same call
+resumes it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class TrainOptions:
     lr: float = 3e-4
     warmup: int = 100
     seed: int = 0
-    checkpoint_every: int = 100
+    checkpoint_every: int = 25
     dev_batch_size: int = 100
 
 
@@ -67,6 +68,9 @@ class _SelectOnDev:
             save_solver(self.solver, self.out / "best")
         self.log(f"epoch {epoch + 1}: step {trainer.step}, dev accuracy {acc:.4f} "
                  f"(best {self.best:.4f})")
+
+    def on_checkpoint(self, trainer, path: str) -> None:  # a usable solver between epochs
+        save_solver(self.solver, self.out / "last")
 
     def state_dict(self) -> dict:
         return {"best": self.best}
