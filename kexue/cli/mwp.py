@@ -61,26 +61,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="optimizer steps between resumable checkpoints (default 25)")
     t.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
 
-    for name, what in (("eval", "accuracy of a solver"), ("baseline", "the retrieval baseline")):
-        e = sub.add_parser(name, help=what)
-        e.add_argument("file", help="problems in Ape210K JSON-lines format")
-        e.add_argument("--split", choices=["all", "heldout"], default="all",
-                       help="all problems, or the last 1,000 retained by id")
-        e.add_argument("--limit", type=positive_int, help="score the first N problems only")
-        e.add_argument("--record", help="append result records (JSON lines) to this file")
-        e.add_argument("--threads", type=positive_int, default=1, help="CPU threads")
-        if name == "eval":
-            e.add_argument("--model", help="solver directory")
-            e.add_argument("--beams", type=positive_int, default=1, help="beam width")
-            e.add_argument("--constrained", action="store_true",
-                           help="decode with the well-formedness constraint")
-            e.add_argument("--batch-size", type=positive_int, default=64,
-                           help="problems decoded at once")
-            e.add_argument("--predictions", help="write one JSON line per problem here")
-        else:
-            e.add_argument("--data", default="../shared/data",
-                           help="folder holding ape210k/ and math23k/ (the training side)")
+    e = sub.add_parser("eval", help="accuracy of a solver")
+    _scoring_arguments(e)
+    e.add_argument("--model", help="solver directory")
+    e.add_argument("--beams", type=positive_int, default=1, help="beam width")
+    e.add_argument("--constrained", action="store_true",
+                   help="decode with the well-formedness constraint")
+    e.add_argument("--batch-size", type=positive_int, default=64, help="problems decoded at once")
+    e.add_argument("--predictions", help="write one JSON line per problem here")
+
+    b = sub.add_parser("baseline", help="the retrieval baseline")
+    _scoring_arguments(b)
+    b.add_argument("--data", default="../shared/data",
+                   help="folder holding ape210k/ and math23k/ (the training side)")
     return p
+
+
+def _scoring_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("file", help="problems in Ape210K JSON-lines format")
+    e.add_argument("--split", choices=["all", "heldout"], default="all",
+                   help="all problems, or the last 1,000 retained by id")
+    e.add_argument("--limit", type=positive_int, help="score the first N problems only")
+    e.add_argument("--record", help="append result records (JSON lines) to this file")
+    e.add_argument("--threads", type=positive_int, default=1, help="CPU threads")
 
 
 def _check_problem(text: str) -> list[str]:
@@ -226,12 +229,11 @@ def _report(args, problems, predictions, name: str, extra: dict) -> int:
         from kexue.cli._recipes import command_line
         from kexue.recipes.records import git_commit, write_records
 
-        argv = sys.argv[sys.argv.index("mwp") + 1:] if "mwp" in sys.argv else []
         record = {"claim": f"{name} accuracy on {args.file} ({args.split}, {n} problems)",
                   "value": round(100 * result["accuracy"], 2), "unit": "%",
                   "data": args.file, "split": args.split, **extra,
                   "notes": json.dumps(result["errors"])}
-        write_records(args.record, [record], command_line("mwp", argv), git_commit())
+        write_records(args.record, [record], command_line("mwp", args.argv), git_commit())
     return 0
 
 
@@ -271,7 +273,9 @@ def _baseline(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR

@@ -41,12 +41,16 @@ def solver():
     return tiny_solver()
 
 
-@pytest.fixture
-def problem_file(tmp_path):
+def write_problems(f):
+    """``PROBLEMS`` as an Ape210K JSON-lines file at ``f``."""
     import json
 
-    f = tmp_path / "problems.json"
     f.write_text("".join(json.dumps({"id": i, "original_text": q, "equation": e, "ans": a},
                                     ensure_ascii=False) + "\n" for i, q, e, a in PROBLEMS),
                  encoding="utf-8")
     return f
+
+
+@pytest.fixture
+def problem_file(tmp_path):
+    return write_problems(tmp_path / "problems.json")
