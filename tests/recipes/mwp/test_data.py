@@ -54,6 +54,7 @@ def test_retained_equations_agree_with_exact_arithmetic(ape):
      ("吃了1/3和(2+1/2)个", "2+1/2-1/3", "(2+1/6)")),
     (("q", "x=3:4", "0.75"), ("q", "3/4", "0.75")),
     (("q", "x=12.5%*8", "1"), ("q", "12.5/100*8", "1")),
+    (("q", "x=1(2+3)", "6"), ("q", "1+2+3", "6")),  # a digit before "(" gets a "+"
 ])
 def test_hand_cases(raw, expected):
     assert preprocess(*raw) == expected
