@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--hidden", type=int, default=384, help="extractor width (article: 384)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="an .npz where the sentence vectors are kept (computed once)")
     ap.add_argument("--no-records", action="store_true")
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                 for t, ch, d in zip(texts, chosen, docs)]
 
     oracle = score(labels)
-    probs = cross_predict(vectors, labels, folds=args.folds, epochs=args.epochs)
+    probs = cross_predict(vectors, labels, folds=args.folds, epochs=args.epochs,
+                          hidden_size=args.hidden)
     results = {"oracle": oracle}
     for th in (0.2, 0.3):
         results[th] = score([p > th for p in probs])
@@ -83,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     base = {"data": "shared/data/summarization/cail2020_sfzy_20.json", "split": "all 20",
             "unit": "0.2R1+0.4R2+0.4RL F (jieba words)"}
     note = (f"{n_sent} clauses (last 256 per document); kexue-mini-zh mean-pooled vectors; "
-            f"{args.folds}-fold cross-prediction, {args.epochs} epochs; 95% bootstrap interval "
+            f"{args.folds}-fold cross-prediction, {args.epochs} epochs, width {args.hidden}; "
+            "95% bootstrap interval "
             "over the 20 documents")
     records = [
         {**base, "claim": "SPACES oracle extraction (recursive matching labels) vs the "
@@ -96,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         {**base, "claim": "SPACES extractor: share of oracle clauses recalled at threshold 0.2",
          "unit": "share", "value": float(recall), "notes": note},
     ]
-    write_records(REPO / "results" / "summarization.jsonl", records,
-                  "python experiments/spaces_extractor.py", commit)
+    cmd = "python experiments/spaces_extractor.py" + (
+        f" --hidden {args.hidden}" if args.hidden != 384 else "")
+    write_records(REPO / "results" / "summarization.jsonl", records, cmd, commit)
     return 0
 
 

@@ -87,7 +87,7 @@ def _batch(docs: Sequence[np.ndarray], labels: Sequence[Sequence[int]] | None = 
 
 def train_extractor(docs: Sequence[np.ndarray], labels: Sequence[Sequence[int]], *,
                     epochs: int = 20, batch_size: int = 8, lr: float = 1e-3,
-                    seed: int = 0) -> Extractor:
+                    hidden_size: int = 384, seed: int = 0) -> Extractor:
     """Train an :class:`Extractor` on per-document sentence vectors and 0/1 labels with
     :func:`kexue.train.fit` (Adam, BCE over the real sentences)."""
     from kexue.train import fit
@@ -95,7 +95,7 @@ def train_extractor(docs: Sequence[np.ndarray], labels: Sequence[Sequence[int]],
     if len(docs) != len(labels) or not docs:
         raise ValueError("need one label list per document, and at least one document")
     torch.manual_seed(seed)
-    model = Extractor(docs[0].shape[1])
+    model = Extractor(docs[0].shape[1], hidden_size)
     data = list(range(len(docs)))
 
     def collate(index):
