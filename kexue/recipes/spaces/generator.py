@@ -161,8 +161,13 @@ class Summarizer:
         return list(ids)
 
     @torch.inference_mode()
-    def summarize(self, texts: Sequence[str], *, num_beams: int = 3,
-                  max_new_tokens: int = 48, batch_size: int = 16) -> list[str]:
+    def summarize(self, texts: Sequence[str], *, num_beams: int = 3, max_new_tokens: int = 48,
+                  min_new_tokens: int = 1, length_penalty: float = 1.0,
+                  batch_size: int = 16) -> list[str]:
+        """Beam search per document. Pitfall: bert4keras' beam search ranks by the plain sum
+        of log-probabilities (``length_penalty=0``), which makes an immediate end token win
+        for a weakly trained model (every summary empty); the default here divides by the
+        length (transformers' ``length_penalty=1``) and forbids an empty summary."""
         from kexue.decoding import AutoRegressiveDecoder, TopKMask
 
         sep, cls_ = self.tokenizer.token_to_id("[SEP]"), self.tokenizer.token_to_id("[CLS]")
@@ -182,7 +187,8 @@ class Summarizer:
         for start in range(0, len(texts), batch_size):
             prompts = [self.encode(t) for t in texts[start : start + batch_size]]
             gen = dec.beam_search(prompts, num_beams=num_beams, max_new_tokens=max_new_tokens,
-                                  length_penalty=0.0, early_stopping="best", hooks=hooks)
+                                  min_new_tokens=min_new_tokens, length_penalty=length_penalty,
+                                  early_stopping="best", hooks=hooks)
             for seqs in gen.tolist():
                 ids = [t for t in seqs[0] if t not in (sep, 0)]
                 out.append(self.tokenizer.decode(ids))
