@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_records:
         return 0
     base = {"data": "shared/data/summarization/cail2020_sfzy_20.json", "split": "all 20",
+            "article": "8046",
             "unit": "0.2R1+0.4R2+0.4RL F (jieba words)"}
     note = (f"{n_sent} clauses (last 256 per document); kexue-mini-zh mean-pooled vectors; "
             f"{args.folds}-fold cross-prediction, {args.epochs} epochs, width {args.hidden}; "
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     records = [
         {**base, "claim": "SPACES oracle extraction (recursive matching labels) vs the "
                           "reference summary", "value": bootstrap_interval(oracle),
-         "article": "8046", "notes": note},
+         "notes": note},
         {**base, "claim": "SPACES extractor, cross-predicted, threshold 0.2",
          "value": bootstrap_interval(results[0.2]), "notes": note},
         {**base, "claim": "SPACES extractor, cross-predicted, threshold 0.3",

@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
              "char": "0.2R1+0.4R2+0.4RL (char)", "word": "0.2R1+0.4R2+0.4RL (jieba words)",
              "faith2": "faithfulness: share of output char bigrams found in the abstract"}
     records = [{"claim": f"CSL title generation, run {args.run}: {names[k]}",
-                "value": metrics[k], "unit": "F-score" if k != "faith2" else "share",
+                "article": "8046", "value": metrics[k],
+                "unit": "F-score" if k != "faith2" else "share",
                 "data": "shared/data/summarization/csl_ts_dev.tsv", "split": "last 200 rows",
                 "notes": size + "; 95% bootstrap interval over the 200 pairs"} for k in names]
     write_records(REPO / "results" / "summarization.jsonl", records, cmd, commit)
