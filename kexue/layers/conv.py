@@ -16,6 +16,12 @@ This module computes the second form (the 2019 Keras release's
 ``x_in * (1 - g) + x * g``), read as a GRU-like switch: keep the input with probability
 :math:`1-\\sigma`, take the transform with probability :math:`\\sigma`.
 
+SPACES (kexue.fm/archives/8046) uses a third form, ``rezero=True``: a residual with a layer
+norm and a learned scalar initialised to 0 (ReZero, Bachlechner et al., arXiv:2003.04887), so
+every block starts as the identity:
+
+    Y = X + α · LN(Conv1D_1(X) ⊗ σ(Conv1D_2(X))),   α initialised to 0.
+
 Pitfalls: the residual form needs equal input and output widths (``residual=False`` gives the
 plain GLU, ``Y = Conv1D_1(X) ⊗ σ``); the padded steps are zeroed before the convolution, so
 padding never leaks into the real steps, and zeroed again at the output.
@@ -45,11 +51,14 @@ class GatedDilatedConv1d(nn.Module):
             ``u ~ U[-ε, ε]``, in training mode only (0.1 in the article).
         gate_dropout: dropout on the gate logits before the sigmoid, training only (0.1 in
             the 2019 release).
+        rezero: SPACES' ``ResidualGatedConv1D``: ``x + α·LN(h ⊙ σ(g))`` with a scalar ``α``
+            initialised to 0 (needs ``residual=True``).
     """
 
     def __init__(self, channels: int, kernel_size: int = 3, dilation: int = 1, *,
                  residual: bool = True, out_channels: int | None = None,
-                 gate_noise: float = 0.0, gate_dropout: float = 0.0) -> None:
+                 gate_noise: float = 0.0, gate_dropout: float = 0.0,
+                 rezero: bool = False) -> None:
         super().__init__()
         out_channels = channels if out_channels is None else out_channels
         for name, v in (("channels", channels), ("out_channels", out_channels),
@@ -71,6 +80,12 @@ class GatedDilatedConv1d(nn.Module):
         self.conv = nn.Conv1d(channels, 2 * out_channels, kernel_size, dilation=dilation,
                               padding=dilation * (kernel_size - 1) // 2)
         self.dropout = nn.Dropout(gate_dropout)
+        self.rezero = bool(rezero)
+        if self.rezero:
+            if not residual:
+                raise ValueError("rezero=True is a residual form; it needs residual=True")
+            self.norm = nn.LayerNorm(out_channels)
+            self.alpha = nn.Parameter(torch.zeros(()))
 
     def gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The value half ``h`` and the gate logits ``g`` (before noise and dropout) of
@@ -93,10 +108,13 @@ class GatedDilatedConv1d(nn.Module):
         if self.training and self.gate_noise > 0:
             g = g * (1 + torch.empty_like(g).uniform_(-self.gate_noise, self.gate_noise))
         s = torch.sigmoid(self.dropout(g))
-        y = x * (1 - s) + h * s if self.residual else h * s
+        if self.rezero:
+            y = x + self.alpha * self.norm(h * s)
+        else:
+            y = x * (1 - s) + h * s if self.residual else h * s
         return y if m is None else y * m
 
     def extra_repr(self) -> str:
         return (f"{self.channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"dilation={self.dilation}, residual={self.residual}, "
-                f"gate_noise={self.gate_noise}")
+                f"gate_noise={self.gate_noise}, rezero={self.rezero}")

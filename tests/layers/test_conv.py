@@ -89,3 +89,19 @@ def test_bad_arguments():
         GatedDilatedConv1d(4)(torch.randn(2, 3, 5))
     with pytest.raises(ValueError, match="mask shape"):
         GatedDilatedConv1d(4)(torch.randn(2, 3, 4), torch.ones(2, 4))
+
+
+def test_rezero_form_starts_as_identity_and_matches_its_formula():
+    torch.manual_seed(0)
+    block = GatedDilatedConv1d(6, 3, 2, rezero=True).eval()
+    x = torch.randn(2, 9, 6, dtype=torch.float64)
+    block = block.double()
+    torch.testing.assert_close(block(x), x)  # alpha starts at 0
+    with torch.no_grad():
+        block.alpha.fill_(0.7)
+    h, g = block.gates(x)
+    want = x + 0.7 * torch.nn.functional.layer_norm(h * torch.sigmoid(g), (6,),
+                                                     block.norm.weight, block.norm.bias)
+    torch.testing.assert_close(block(x), want)
+    with pytest.raises(ValueError, match="residual"):
+        GatedDilatedConv1d(6, rezero=True, residual=False)
