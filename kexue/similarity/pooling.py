@@ -9,8 +9,8 @@ included (Su's Keras masking counts every non-padding token):
 - **P2** ``"pooler"``: :math:`\tanh(W h^{(L)}_0 + b)`, the NSP pooler (``with_pool``; a
   ``"linear"`` pooler, SimBERT's, drops the tanh);
 - **P3** ``"last-avg"``: :math:`\frac1{|M|}\sum_{i\in M} h^{(L)}_i`;
-- **P4** ``"first-last-avg"``: :math:`\frac12\big(\frac1{|M|}\sum_{i\in M} h^{(1)}_i
-  + \frac1{|M|}\sum_{i\in M} h^{(L)}_i\big)`.
+- **P4** ``"first-last-avg"``: :math:`\frac12(\bar h^{(1)} + \bar h^{(L)})` with the masked
+  mean :math:`\bar h^{(l)} = \frac1{|M|}\sum_{i\in M} h^{(l)}_i`.
 
 Pitfall: "first" is the output of the first Transformer layer (Su's
 ``Transformer-0-FeedForward-Norm``), not the embedding layer that some later re-implementations
