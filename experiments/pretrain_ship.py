@@ -98,6 +98,22 @@ def session_times(log: Path) -> list[float]:
     return sessions
 
 
+def finished_step(config: dict, run: Path) -> int:
+    """The last step of a run that reached the config's last step and exported a model within
+    the 25 MB budget; ``SystemExit`` naming the problem otherwise."""
+    model = run / "model" / "model.safetensors"
+    found = latest_checkpoint(run / "checkpoints")
+    if found is None or not model.is_file():
+        raise SystemExit(f"{run} holds no finished run (no model/ or no checkpoint)")
+    step = int(found[1]["step"])
+    if step < config["train"]["steps"]:
+        raise SystemExit(f"{run} stopped at step {step} of {config['train']['steps']}")
+    if model.stat().st_size > 25_000_000:
+        raise SystemExit(f"model.safetensors is {model.stat().st_size:,} bytes: over the 25 MB "
+                         f"budget")
+    return step
+
+
 def write_slice(path: Path, examples: list[dict], accuracy: float) -> None:
     batch = collate(examples)
     arrays = {k: v.numpy().astype(np.int32) for k, v in batch.items()
@@ -251,12 +267,7 @@ def main() -> int:
     name = config["name"]
     run = Path(args.run_dir)
     model_dir = run / "model"
-    found = latest_checkpoint(run / "checkpoints")
-    if found is None or not (model_dir / "model.safetensors").is_file():
-        raise SystemExit(f"{run} holds no finished run (no model/ or no checkpoint)")
-    step = int(found[1]["step"])
-    if step < config["train"]["steps"]:
-        raise SystemExit(f"{run} stopped at step {step} of {config['train']['steps']}")
+    step = finished_step(config, run)
     t0 = time.time()
     rows, info = measure(config, run, model_dir)
     print(f"evaluated in {time.time() - t0:.0f} s")
@@ -265,8 +276,6 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=REPO).stdout.strip()
     size = (model_dir / "model.safetensors").stat().st_size
-    if size > 25_000_000:
-        raise SystemExit(f"model.safetensors is {size:,} bytes: over the 25 MB budget")
     from safetensors.torch import load_file
 
     params = sum(t.numel() for t in load_file(model_dir / "model.safetensors").values())

@@ -36,13 +36,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "experiments"))
 
 from pretrain_gpt_eval import BIGRAM, measure  # noqa: E402
-from pretrain_ship import MODEL_FILES, _hms, session_times, tokens_seen  # noqa: E402
+from pretrain_ship import MODEL_FILES, _hms, finished_step, session_times, tokens_seen  # noqa: E402
 
 from kexue.io.atomic import atomic_directory, write_bytes  # noqa: E402
 from kexue.pretrain.config import load_config, train_files  # noqa: E402
 from kexue.pretrain.run import collate  # noqa: E402
 from kexue.pretrain.tokens import TokenStore  # noqa: E402
-from kexue.train.checkpoint import latest_checkpoint  # noqa: E402
 
 
 def write_slice(path: Path, examples: list[dict], perplexity: float) -> None:
@@ -156,15 +155,8 @@ def main() -> int:
         raise SystemExit("MLM runs are shipped by experiments/pretrain_ship.py")
     name, run = config["name"], Path(args.run_dir)
     model_dir = run / "model"
-    found = latest_checkpoint(run / "checkpoints")
-    if found is None or not (model_dir / "model.safetensors").is_file():
-        raise SystemExit(f"{run} holds no finished run (no model/ or no checkpoint)")
-    step = int(found[1]["step"])
-    if step < config["train"]["steps"]:
-        raise SystemExit(f"{run} stopped at step {step} of {config['train']['steps']}")
+    step = finished_step(config, run)
     size = (model_dir / "model.safetensors").stat().st_size
-    if size > 25_000_000:
-        raise SystemExit(f"model.safetensors is {size:,} bytes: over the 25 MB budget")
     rows, info = measure(config, run, model_dir, step)
     if not rows["this model"] < rows[BIGRAM]:
         raise SystemExit(f"perplexity {rows['this model']:.2f} does not beat the bigram's "
