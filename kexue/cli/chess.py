@@ -94,7 +94,7 @@ def _train(argv: list[str]) -> int:
     if a.export:
         try:
             step = export(run / "checkpoints", run / "model", layers=a.layers, hidden=a.hidden,
-                          heads=a.heads)
+                          heads=a.heads, curriculum=a.curriculum or CPU_CURRICULUM)
         except (OSError, CheckpointError) as e:
             print(f"kexue chess train: {e}", file=sys.stderr)
             return RUNTIME_ERROR

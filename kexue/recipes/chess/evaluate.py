@@ -3,6 +3,10 @@
 - **Next move** (teacher forcing): at every ply of a game, the model's distribution over the
   *legal* moves (:meth:`MoveScorer.scores`); top-1 / top-5 = the played move is the most
   likely / among the 5 most likely; per-move perplexity = ``exp(mean -log p(played move))``.
+  Ties are broken at random, in expectation: a played move tied with ``t - 1`` others just
+  below ``g`` better ones is in the top ``k`` with probability ``clip((k - g) / t, 0, 1)``.
+  (Pitfall: counting only the strictly better moves credits every tie to the played move, so
+  a scorer with no opinion, e.g. a book outside its positions, would score 100 %.)
 - **Baseline**: the most frequent move in this position in the training games (an opening
   book keyed by the placement and side to move); its probabilities are the book counts with
   add-one smoothing over the legal moves, uniform where the book has no entry.
@@ -30,7 +34,7 @@ from kexue.recipes.chess.game import GameState, random_player
 from kexue.recipes.chess.movegen import legal_moves
 from kexue.recipes.chess.notation import parse_iccs, to_iccs
 
-__all__ = ["OpeningBook", "next_move_metrics", "match", "PHASES", "main"]
+__all__ = ["OpeningBook", "next_move_metrics", "topk_probability", "match", "PHASES", "main"]
 
 #: ply ranges reported separately (1-based, inclusive)
 PHASES = ((1, 16), (17, 32), (33, 64), (65, 10_000))
@@ -67,16 +71,23 @@ def next_move_metrics(score: Callable[[Board, list[str]], tuple[list, torch.Tens
             legal, logp = score(b, list(moves[:i]))
             m = parse_iccs(mv)
             j = legal.index(m)
-            rank = int((logp > logp[j]).sum())
+            better = int((logp > logp[j]).sum())
+            tied = int((logp == logp[j]).sum())
             for d in (tot, next(per[p] for p in PHASES if p[0] <= i + 1 <= p[1])):
                 d["n"] += 1
-                d["top1"] += rank == 0
-                d["top5"] += rank < 5
+                d["top1"] += topk_probability(better, tied, 1)
+                d["top5"] += topk_probability(better, tied, 5)
                 d["nll"] -= float(logp[j])
             b.make(m)
     return {"all": _summary(tot), **{f"plies {a}-{b if b < 10_000 else ''}".rstrip("-")
                                      + ("+" if b >= 10_000 else ""): _summary(d)
                                      for (a, b), d in per.items() if d["n"]}}
+
+
+def topk_probability(better: int, tied: int, k: int) -> float:
+    """Probability that a move with ``better`` strictly better moves and ``tied`` moves of
+    its own score (itself included) is among the top ``k`` when ties are broken at random."""
+    return min(1.0, max(0.0, (k - better) / tied))
 
 
 def _summary(d: dict) -> dict:

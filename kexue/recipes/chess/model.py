@@ -30,7 +30,7 @@ from kexue.recipes.chess.movegen import legal_moves
 from kexue.recipes.chess.notation import to_iccs
 
 __all__ = ["VOCAB", "encode", "build_model", "load_model", "lm_loss", "MoveScorer",
-           "MAX_PLIES"]
+           "MAX_PLIES", "trim_positions"]
 
 VOCAB = ["[PAD]"] + list("0123456789abcdefghi")
 _ID = {c: i for i, c in enumerate(VOCAB)}
@@ -61,6 +61,29 @@ def build_model(*, layers: int = 4, hidden: int = 128, heads: int = 4,
               "n_layer": layers, "n_head": heads, "n_positions": max_positions,
               "resid_pdrop": dropout, "attn_pdrop": dropout, "embd_pdrop": dropout}
     return build_transformer_model(config, model="gpt2", application="lm")
+
+
+def trim_positions(model: nn.Module, positions: int) -> nn.Module:
+    """A copy of ``model`` that keeps only its first ``positions`` position embeddings.
+
+    A model trained on sequences of ``L`` tokens has learnt ``L - 1`` input positions; the rest
+    of its table is still the random initialisation. Shipping the trimmed model makes that
+    limit part of the file: :class:`MoveScorer` then keeps a window of the most recent moves
+    that fits the trained positions instead of reading untrained embeddings late in a game.
+    """
+    n = model.config.max_position_embeddings
+    if not 4 < positions <= n:
+        raise ValueError(f"positions must be in 5..{n}, got {positions}")
+    config = {"model_type": "gpt2", "vocab_size": model.config.vocab_size,
+              "n_embd": model.config.hidden_size, "n_layer": model.config.num_hidden_layers,
+              "n_head": model.config.num_attention_heads, "n_positions": positions}
+    from kexue.models import build_transformer_model
+
+    out = build_transformer_model(config, model="gpt2", application="lm")
+    state = dict(model.state_dict())
+    state["position.weight"] = state["position.weight"][:positions].clone()
+    out.load_state_dict(state, strict=True)
+    return out.train(model.training)
 
 
 def load_model(path: str | Path) -> nn.Module:

@@ -19,11 +19,11 @@ import torch
 
 from kexue.data import PadCollate
 from kexue.models.saving import save_pretrained
-from kexue.recipes.chess.model import VOCAB, build_model, encode, lm_loss
+from kexue.recipes.chess.model import VOCAB, build_model, encode, lm_loss, trim_positions
 from kexue.train import Callback, fit
 
 __all__ = ["export", "ARTICLE_CURRICULUM", "CPU_CURRICULUM", "CurriculumCollate", "Curriculum",
-           "parse_curriculum", "train", "dev_slice"]
+           "parse_curriculum", "train", "dev_slice", "trained_positions"]
 
 #: (first step, n): train on the first 512 / n + 1 tokens
 ARTICLE_CURRICULUM = ((0, 8), (20_000, 4), (40_000, 2), (80_000, 1))
@@ -46,6 +46,12 @@ def parse_curriculum(text: str) -> tuple[tuple[int, int], ...]:
 def _length(stages: Sequence[tuple[int, int]], step: int) -> int:
     n = [n for start, n in stages if step >= start][-1]
     return 512 // n + 1
+
+
+def trained_positions(stages: Sequence[tuple[int, int]], steps: int) -> int:
+    """Input positions a run of ``steps`` steps has trained: the last stage's length minus
+    one (the last token of a sequence is only ever a target)."""
+    return max(_length(stages, start) for start, _ in stages if start < max(steps, 1)) - 1
 
 
 class CurriculumCollate:
@@ -103,14 +109,16 @@ def train(games: Sequence[list[str]], run_dir: str | Path, *, steps: int = 1250,
         checkpoint_dir=run_dir / "checkpoints", checkpoint_every=checkpoint_every,
         keep_checkpoints=1000, resume=True, seed=seed, log_every=10, progress=progress)
     model.eval()
-    save_pretrained(model, run_dir / "model", vocab=VOCAB, overwrite=True)
+    save_pretrained(trim_positions(model, trained_positions(curriculum, steps)),
+                    run_dir / "model", vocab=VOCAB, overwrite=True)
     return model
 
 
 def export(checkpoint: str | Path, out: str | Path, *, layers: int = 4, hidden: int = 128,
-           heads: int = 4) -> int:
+           heads: int = 4, curriculum: Sequence[tuple[int, int]] = CPU_CURRICULUM) -> int:
     """Write the model weights of a training checkpoint (``ckpt-*.kexue``, or the newest in
-    a directory) as an HF-format directory ``out``; returns the checkpoint's step."""
+    a directory) as an HF-format directory ``out``, trimmed to the positions ``curriculum``
+    had trained by that step; returns the checkpoint's step."""
     from kexue.train import CheckpointError, latest_checkpoint, load_checkpoint
 
     path = Path(checkpoint)
@@ -123,6 +131,7 @@ def export(checkpoint: str | Path, out: str | Path, *, layers: int = 4, hidden: 
         state = load_checkpoint(path)
     model = build_model(layers=layers, hidden=hidden, heads=heads)
     model.load_state_dict(state["model"])
+    model = trim_positions(model.eval(), trained_positions(curriculum, int(state["step"])))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    save_pretrained(model.eval(), out, vocab=VOCAB, overwrite=True)
+    save_pretrained(model, out, vocab=VOCAB, overwrite=True)
     return int(state["step"])

@@ -5,12 +5,31 @@ import pytest
 import torch
 
 from kexue.recipes.chess.board import Board
-from kexue.recipes.chess.evaluate import OpeningBook, match, model_player, next_move_metrics
+from kexue.recipes.chess.evaluate import (
+    OpeningBook,
+    match,
+    model_player,
+    next_move_metrics,
+    topk_probability,
+)
 from kexue.recipes.chess.game import GameState, play_game, random_player
-from kexue.recipes.chess.model import VOCAB, MoveScorer, build_model, encode, lm_loss
+from kexue.recipes.chess.model import (
+    VOCAB,
+    MoveScorer,
+    build_model,
+    encode,
+    lm_loss,
+    trim_positions,
+)
 from kexue.recipes.chess.movegen import legal_moves
 from kexue.recipes.chess.notation import parse_iccs
-from kexue.recipes.chess.train import CurriculumCollate, dev_slice, parse_curriculum
+from kexue.recipes.chess.train import (
+    CurriculumCollate,
+    dev_slice,
+    export,
+    parse_curriculum,
+    trained_positions,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +74,33 @@ def test_curriculum_cuts_games():
     assert c([game])["token_ids"].shape == (1, 161)
     train, dev = dev_slice(list(range(1000)), 100)
     assert len(dev) == 100 and not set(train) & set(dev)
+
+
+def test_trimmed_model_keeps_only_trained_positions(tiny, tmp_path):
+    # the article's curriculum ends at 513 tokens: 512 input positions are trained
+    assert trained_positions(((0, 8), (600, 4), (1000, 2)), 1250) == 256
+    assert trained_positions(((0, 8), (600, 4), (1000, 2)), 700) == 128
+    assert trained_positions(((0, 8), (600, 4), (1000, 2), (1250, 1)), 2500) == 512
+    short = trim_positions(tiny, 41)
+    assert short.config.max_position_embeddings == 41 and not short.training
+    ids = torch.tensor([encode(["h2e2", "h9g7", "b0c2"])])
+    torch.testing.assert_close(short(ids).logits, tiny(ids).logits)
+    # the scorer's window follows: 41 positions hold the start, 9 moves and a scored move
+    assert MoveScorer(short).max_plies == 9 and MoveScorer(tiny).max_plies == 30
+    with pytest.raises(ValueError, match="positions must be"):
+        trim_positions(tiny, 129)
+    # a checkpoint exported at step 700 of the CPU curriculum has 128 positions
+    from kexue.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(layers=1, hidden=16, heads=2)
+    save_checkpoint(tmp_path / "ckpt-000000700.kexue", {"model": model.state_dict(),
+                                                        "step": 700})
+    assert export(tmp_path / "ckpt-000000700.kexue", tmp_path / "model", layers=1, hidden=16,
+                  heads=2) == 700
+    from kexue.recipes.chess.model import load_model
+
+    assert load_model(tmp_path / "model").config.max_position_embeddings == 128
 
 
 def test_batched_scores_equal_one_by_one(tiny, liu_dahua_games):
@@ -103,6 +149,21 @@ def test_book_baseline_and_metrics(liu_dahua_games):
     assert m["all"]["moves"] == 24 and m["plies 1-16"]["moves"] == 24
     # uniform scores: the perplexity is the geometric mean of the legal-move counts
     assert 30 < m["all"]["perplexity"] < 50
+    # ... and a scorer with no opinion gets chance accuracy, not every tie (about 1 / 40, 5 / 40)
+    assert 1 < m["all"]["top1"] < 5 and 8 < m["all"]["top5"] < 20, m["all"]
+    # the book beyond its plies has no opinion either
+    def by_book(board, history):
+        legal = legal_moves(board)
+        return legal, book.scores(board, legal)
+
+    late = next_move_metrics(by_book, games[80:82], max_plies=40)
+    assert late["plies 33-64"]["top1"] < 10, late
+
+
+def test_topk_probability_breaks_ties_at_random():
+    assert topk_probability(0, 1, 1) == 1.0 and topk_probability(1, 1, 1) == 0.0
+    assert topk_probability(0, 4, 1) == 0.25 and topk_probability(3, 4, 5) == 0.5
+    assert topk_probability(10, 3, 5) == 0.0 and topk_probability(0, 3, 5) == 1.0
 
 
 def test_tiny_real_data_training_lowers_loss(liu_dahua_games):
