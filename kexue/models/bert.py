@@ -92,7 +92,10 @@ class Bert(SavesPretrained, nn.Module):
     cache=None, condition=None)`` returns a :class:`~kexue.models.outputs.ModelOutput` for
     every application and head: ``hidden`` ``(batch, length, hidden)`` always, ``pooled``
     (``with_pool``), ``nsp_logits`` (``with_nsp``) and ``logits`` ``(batch, length, vocab)``
-    from the MLM head (``with_mlm``, and always for ``lm``/``unilm``).
+    from the MLM head (``with_mlm``, and always for ``lm``/``unilm``). ``logits_to_keep=k``
+    (``k > 0``) runs the MLM head on the last ``k`` positions only, so ``logits`` is
+    ``(batch, k, vocab)``: a seq2seq loss needs the target positions only, and the head (a
+    ``hidden x vocab`` product and its softmax) costs as much as the encoder in a small model.
 
     Without ``attention_mask`` (and without a cache), padding is masked automatically: keys
     whose token id is ``config.pad_token_id`` (0 in BERT vocabularies) are never attended
@@ -174,6 +177,7 @@ class Bert(SavesPretrained, nn.Module):
         position_ids: torch.Tensor | None = None,
         cache: KVCache | None = None,
         condition: torch.Tensor | None = None,
+        logits_to_keep: int = 0,
     ):
         if token_ids.dim() != 2:
             raise ValueError(f"token_ids must be (batch, length), got {tuple(token_ids.shape)}")
@@ -250,12 +254,15 @@ class Bert(SavesPretrained, nn.Module):
             )
 
         pooled = self.pooler(x) if self.pooler is not None else None
+        if not 0 <= logits_to_keep <= n:
+            raise ValueError(f"logits_to_keep must be in 0..{n} (the length), got {logits_to_keep}")
         return ModelOutput(
             hidden=x,
             pooled=pooled,
             nsp_logits=self.nsp(pooled) if self.nsp is not None else None,
             logits=(
-                self.mlm(x, self.embeddings.token.weight, condition)
+                self.mlm(x[:, n - logits_to_keep :] if logits_to_keep else x,
+                         self.embeddings.token.weight, condition)
                 if self.mlm is not None
                 else None
             ),

@@ -81,6 +81,9 @@ def seq2seq_example(tokenizer: Any, source: str, target: str,
 class UniLMSeq2Seq(nn.Module):
     """A UniLM model plus its seq2seq loss: ``forward(**batch)`` returns the mean loss.
 
+    The MLM head runs only from the batch's first labelled position on
+    (``logits_to_keep``), which halves the cost of a small model on long sources.
+
     Args:
         model: a kexue BERT-family model built with ``application="unilm"`` (its output has
             ``.logits`` over the vocabulary at every position).
@@ -98,10 +101,24 @@ class UniLMSeq2Seq(nn.Module):
         self.model = model
         self.loss = loss if loss is not None else F.cross_entropy
 
-    def forward(self, token_ids: torch.Tensor, segment_ids: torch.Tensor, labels: torch.Tensor,
-                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.model(token_ids, segment_ids, attention_mask=attention_mask).logits
+    def target_logits(self, token_ids: torch.Tensor, segment_ids: torch.Tensor,
+                      labels: torch.Tensor, attention_mask: torch.Tensor | None = None
+                      ) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """``(output, logits (n, vocab), labels (n,))`` at the ``n`` labelled positions; the
+        output's ``hidden`` covers every position, its ``logits`` only the columns from the
+        batch's first labelled one on."""
         picked = labels != IGNORE_INDEX
         if not bool(picked.any()):
             raise ValueError("the batch has no target positions (all labels are -100)")
-        return self.loss(logits[picked], labels[picked])
+        # the MLM head runs from the first labelled column on (the shortest source's [SEP]):
+        # the source positions' logits are never used, and the head is half a small model
+        first = int(picked.any(0).nonzero()[0])
+        out = self.model(token_ids, segment_ids, attention_mask=attention_mask,
+                         logits_to_keep=labels.shape[1] - first)
+        picked = picked[:, first:]
+        return out, out.logits[picked], labels[:, first:][picked]
+
+    def forward(self, token_ids: torch.Tensor, segment_ids: torch.Tensor, labels: torch.Tensor,
+                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        _, logits, target = self.target_logits(token_ids, segment_ids, labels, attention_mask)
+        return self.loss(logits, target)

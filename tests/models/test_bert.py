@@ -189,3 +189,17 @@ def test_unilm_cache_reorder(pretraining_dir):
         step = model(ids[index, 6:], seg[index, 6:], cache=cache).logits
         full = model(ids[index], seg[index]).logits
     assert max_diff(step[:, 0], full[:, 6]) <= 1e-5
+
+
+def test_logits_to_keep_runs_the_head_on_the_last_positions_only(pretraining_dir):
+    path, _ = pretraining_dir
+    model = build_transformer_model(checkpoint_path=path, application="unilm").eval()
+    ids, seg, mask = _inputs()
+    with torch.no_grad():
+        full = model(ids, seg, attention_mask=mask)
+        part = model(ids, seg, attention_mask=mask, logits_to_keep=4)
+    assert part.logits.shape == (3, 4, 71)
+    torch.testing.assert_close(part.logits, full.logits[:, -4:])
+    torch.testing.assert_close(part.hidden, full.hidden)
+    with pytest.raises(ValueError, match="logits_to_keep must be in 0..9"):
+        model(ids, seg, attention_mask=mask, logits_to_keep=10)

@@ -101,9 +101,9 @@ class UniLMCopy(nn.Module):
             return self.seq2seq(token_ids, segment_ids, labels, attention_mask)
         if bio is None:
             raise ValueError("a copy model needs the 'bio' tags in the batch (copy_example)")
-        out = self.model(token_ids, segment_ids, attention_mask=attention_mask)
-        picked = labels != IGNORE_INDEX
-        loss = self.seq2seq.loss(out.logits[picked], labels[picked])
+        out, logits, target = self.seq2seq.target_logits(token_ids, segment_ids, labels,
+                                                         attention_mask)
+        loss = self.seq2seq.loss(logits, target)
         tags = bio != IGNORE_INDEX
         copy_loss = F.cross_entropy(self.head(out.hidden[tags]).float(), bio[tags])
         return loss + self.copy_weight * copy_loss
