@@ -10,8 +10,8 @@
 3. ``--random-games`` games against a random mover (200-ply limit, alternating colours);
    every game is replayed by cchess. Games are logged to RUN_DIR/match_random.jsonl and a
    rerun continues from there.
-4. A few games against an earlier checkpoint (2 random opening plies each, so the two
-   deterministic players play different games).
+4. A few games against earlier checkpoints (``--self-step``; 2 random opening plies each, so
+   the two deterministic players play different games).
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ from kexue.recipes.chess.evaluate import (  # noqa: E402
 from kexue.recipes.chess.game import random_player  # noqa: E402
 from kexue.recipes.chess.model import MoveScorer, encode, load_model  # noqa: E402
 from kexue.recipes.chess.referee import cchess_replay  # noqa: E402
-from kexue.recipes.chess.train import dev_slice, export  # noqa: E402
+from kexue.recipes.chess.train import (  # noqa: E402
+    CPU_CURRICULUM,
+    dev_slice,
+    export,
+    parse_curriculum,
+)
 
 LIU = "shared/data/xiangqi/liu_dahua_1125_uci.pgn"
 
@@ -64,9 +69,13 @@ def main() -> None:
     p.add_argument("--games", type=int, default=30)
     p.add_argument("--random-games", type=int, default=200)
     p.add_argument("--self-games", type=int, default=10)
-    p.add_argument("--self-step", type=int, default=200)
+    p.add_argument("--self-step", default="200",
+                   help="earlier checkpoint step(s) to play, comma-separated")
     p.add_argument("--curve-games", type=int, default=200)
     p.add_argument("--parts", default="next,random,curve,self")
+    p.add_argument("--curriculum", type=parse_curriculum, default=CPU_CURRICULUM,
+                   help="the run's curriculum (checkpoints are exported with the positions it "
+                        "had trained)")
     a = p.parse_args()
     torch.set_num_threads(1)
     cmd = "python experiments/chess_eval.py " + " ".join(sys.argv[1:])
@@ -82,7 +91,7 @@ def main() -> None:
         rows = []
         for ck in sorted((run / "checkpoints").glob("ckpt-*.kexue")):
             out = run / "eval" / ck.stem
-            step = export(ck, out)
+            step = export(ck, out, curriculum=a.curriculum)
             m = load_model(out)
             rows.append((step, round(lm_move_perplexity(m, dev[: a.curve_games], 16), 2),
                          round(lm_move_perplexity(m, report[: a.curve_games], 16), 2)))
@@ -136,19 +145,19 @@ def main() -> None:
                      f"{sorted({r['reason'] for r in done})}")
 
     if "self" in parts and a.self_games:
-        old = run / "eval" / f"step{a.self_step}"
-        ck = run / "checkpoints" / f"ckpt-{a.self_step:09d}.kexue"
-        export(ck, old)
-        early = MoveScorer(load_model(old))
-        games = []
-        res = match(model_player(scorer), model_player(early), a.self_games, random_plies=2,
-                    seed=1, on_game=lambda m, r, why: (cchess_replay(m, START_FEN),
-                                                       games.append((r, why))))
-        record(f"match score of the final model against its step-{a.self_step} checkpoint",
-               round(res["score"], 3), "score", f"{a.self_games} games, 2 random opening "
-               "plies each, 200-ply limit, alternating colours", cmd,
-               notes=f"{res}; every game replayed legally by cchess")
-
+        for step in (int(x) for x in a.self_step.split(",")):
+            old = run / "eval" / f"step{step}"
+            ck = run / "checkpoints" / f"ckpt-{step:09d}.kexue"
+            export(ck, old, curriculum=a.curriculum)
+            early = MoveScorer(load_model(old))
+            res = match(model_player(scorer), model_player(early), a.self_games,
+                        random_plies=2, seed=1,
+                        on_game=lambda m, r, why: cchess_replay(m, START_FEN))
+            print(step, res, flush=True)
+            record(f"match score of the final model against its step-{step} checkpoint",
+                   round(res["score"], 3), "score", f"{a.self_games} games, 2 random opening "
+                   "plies each, 200-ply limit, alternating colours", cmd,
+                   notes=f"{res}; every game replayed legally by cchess")
 
 if __name__ == "__main__":
     main()
