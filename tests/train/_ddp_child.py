@@ -39,3 +39,7 @@ if __name__ == "__main__":
     if tr.is_main:
         with atomic_write(out, "wb") as f:
             torch.save({"model": tr.model.state_dict(), "history": tr.history}, f)
+    # tear the process group down before the interpreter does: gloo's destructor running at
+    # exit can abort one rank ("terminate called without an active exception")
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
