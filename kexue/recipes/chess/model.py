@@ -74,12 +74,9 @@ def trim_positions(model: nn.Module, positions: int) -> nn.Module:
     n = model.config.max_position_embeddings
     if not 4 < positions <= n:
         raise ValueError(f"positions must be in 5..{n}, got {positions}")
-    config = {"model_type": "gpt2", "vocab_size": model.config.vocab_size,
-              "n_embd": model.config.hidden_size, "n_layer": model.config.num_hidden_layers,
-              "n_head": model.config.num_attention_heads, "n_positions": positions}
-    from kexue.models import build_transformer_model
-
-    out = build_transformer_model(config, model="gpt2", application="lm")
+    c = model.config
+    out = build_model(layers=c.num_hidden_layers, hidden=c.hidden_size,
+                      heads=c.num_attention_heads, max_positions=positions)
     state = dict(model.state_dict())
     state["position.weight"] = state["position.weight"][:positions].clone()
     out.load_state_dict(state, strict=True)
