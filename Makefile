@@ -38,8 +38,9 @@ docs: $(VENV)/.docs docs/_gen/node_modules/.package-lock.json
 venv: $(VENV)/.base
 venv-test: $(VENV)/.test
 
-# The demo ends with kexue's own shipped model (kexue-mini-zh, issue 24) filling in masked
-# characters of real sentences, top candidates with their probabilities.
+# The demo ends with kexue's own shipped models: kexue-mini-zh (issue 24) filling in masked
+# characters of real sentences, top candidates with their probabilities, and the chess GPT
+# kexue-xiangqi (issue 16) playing a few opening moves.
 DEMO_FILL := "中华人民共和[MASK]成立于1949年。" "今天天气很好，我们去公园散[MASK]吧。" \
 	"根据《中华人民共和国刑法》的规定，构成盗[MASK]罪。"
 
@@ -48,6 +49,9 @@ demo: $(VENV)/.base
 	@echo "\nfill-mask with kexue-mini-zh, 6.8 M parameters pretrained here on a 2-core CPU (held-out"
 	@echo "masked-token accuracy 0.21; its card: kexue/assets/kexue-mini-zh/README.md):"
 	$(PY) -m kexue fill-mask --top-k 5 $(DEMO_FILL)
+	@echo "\nthe chess GPT kexue-xiangqi (issue 16) plays both sides of an opening, its top 3 each move"
+	@echo "(it only ever plays legal moves; its card: kexue/assets/kexue-xiangqi/README.md):"
+	$(PY) -m kexue chess play --red model --black model --max-plies 8 --top --quiet
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .

@@ -68,9 +68,9 @@ def main() -> None:
                                               "one_by_one_ms": round(slow, 1),
                                               "speedup": round(slow / fast, 1)},
                    "ms CPU per move (process time, 1 thread)",
-                   "first Liu Dahua game", "python benchmarks/chess.py --record",
-                   notes="random 4 x 128 chess GPT; CPU time, so the shared machine's load "
-                         "does not count")
+                   "first Liu Dahua game", "python benchmarks/chess.py " + " ".join(sys.argv[1:]),
+                   notes=f"{a.model or 'random 4 x 128 chess GPT'}; CPU time, so the shared "
+                         "machine's load does not count")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,9 @@ def main() -> None:
     p.add_argument("--run-dir", required=True)
     p.add_argument("--games", type=int, default=30)
     p.add_argument("--random-games", type=int, default=200)
+    p.add_argument("--shard", default="0/1",
+                   help="K/N: play only the random-mover games g with g %% N == K, so N "
+                        "processes can share the log; the record is written once all are in")
     p.add_argument("--self-games", type=int, default=10)
     p.add_argument("--self-step", default="200",
                    help="earlier checkpoint step(s) to play, comma-separated")
@@ -118,20 +121,32 @@ def main() -> None:
 
     if "random" in parts:
         log = run / "match_random.jsonl"
-        done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+        k, n_shards = (int(x) for x in a.shard.split("/"))
+
+        def logged() -> list[dict]:
+            return [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+
+        have = {r["game"] for r in logged()}
         model_p = model_player(scorer)
-        for g in range(len(done), a.random_games):
+        for g in range(a.random_games):
+            if g in have or g % n_shards != k:
+                continue
+
             def keep(moves, result, reason, g=g):
                 cchess_replay(moves, START_FEN)  # the second legality implementation
                 row = {"game": g, "model_red": g % 2 == 0, "result": result,
                        "reason": reason, "plies": len(moves), "moves": moves}
-                with open(log, "a", encoding="utf-8") as f:
+                with open(log, "a", encoding="utf-8") as f:  # one short append per game
                     f.write(json.dumps(row) + "\n")
-                done.append(row)
+                print(g, result, reason, len(moves), flush=True)
             rand = random_player(g)  # one game a call: the model is Red in even games
             match(*((model_p, rand) if g % 2 == 0 else (rand, model_p)), 1, on_game=keep)
-            print(done[-1]["game"], done[-1]["result"], done[-1]["reason"], done[-1]["plies"],
-                  flush=True)
+        done = sorted({r["game"]: r for r in logged()}.values(), key=lambda r: r["game"])
+        if len(done) < a.random_games:
+            print(f"{len(done)} of {a.random_games} random-mover games logged; the record "
+                  "is written by the run that logs the last one", flush=True)
+            done = []
+    if "random" in parts and done:
         w = sum((r["result"] == "1-0") == r["model_red"] and r["result"] != "1/2-1/2"
                 for r in done)
         d = sum(r["result"] == "1/2-1/2" for r in done)
