@@ -10,6 +10,10 @@ on the pooled ``[CLS]`` output, the whole model trained with cross-entropy throu
 :func:`kexue.train.fit`. Same model, labels, epochs, learning rate, batch size and maxlen for
 both. ``--eval-file`` scores any file of the same format (e.g. the held-back test_public);
 ``--out`` keeps finished runs so the same command resumes.
+
+``--cv-epochs 3,10,30`` chooses each method's number of epochs without looking at the report
+split (CONVENTIONS §4: FewCLUE has no dev split besides it): ``--folds``-fold cross-validation
+on ``train_few_all`` alone (seed 0), the best mean fold accuracy wins, ties to fewer epochs.
 """
 
 from __future__ import annotations
@@ -84,6 +88,27 @@ def run_head(t, model_dir, train, dev, args, seed):
     return correct / len(dev)
 
 
+def choose_epochs(method, t, model_dir, train, args, candidates, folds):
+    """``(best epochs, {epochs: mean fold accuracy})`` by k-fold CV on the training labels."""
+    import random
+
+    order = list(range(len(train)))
+    random.Random(0).shuffle(order)
+    parts = [order[i::folds] for i in range(folds)]
+    run = {"pet": run_pet, "head": run_head}[method]
+    means = {}
+    for epochs in candidates:
+        accs = []
+        for held in parts:
+            fit_on = [train[i] for i in order if i not in held]
+            sub = argparse.Namespace(**{**vars(args), "epochs": epochs})
+            accs.append(run(t, model_dir, fit_on, [train[i] for i in held], sub, 0))
+        means[epochs] = sum(accs) / len(accs)
+        print(f"cv {method} epochs {epochs}: {means[epochs]:.3f} {accs}", flush=True)
+    best = max(candidates, key=lambda e: (means[e], -e))
+    return best, means
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="kexue-mini-zh")
@@ -97,6 +122,9 @@ def main(argv=None) -> int:
     p.add_argument("--maxlen", type=int, default=32)
     p.add_argument("--pattern", default=None, help="PET pattern (default: the task's)")
     p.add_argument("--eval-file", default=None, help="default: TASK/dev_few_all.json")
+    p.add_argument("--cv-epochs", default=None,
+                   help="comma-separated candidates; each method's epochs chosen by CV on train")
+    p.add_argument("--folds", type=int, default=4)
     p.add_argument("--out", default=None)
     p.add_argument("--record", default=None)
     args = p.parse_args(argv)
@@ -115,14 +143,32 @@ def main(argv=None) -> int:
     eval_file = Path(args.eval_file or Path(args.data) / args.task / "dev_few_all.json")
     dev = fewclue.read(t, eval_file)
     done = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).exists() else {}
-    for seed in [int(s) for s in args.seeds.split(",")]:  # seed-major: pairs finish together
+    epochs = {m: args.epochs for m in args.methods.split(",")}
+    cv = {}
+    if args.cv_epochs:
+        for method in args.methods.split(","):
+            key = f"cv/{method}"
+            if key not in done:
+                best, means = choose_epochs(method, t, model_dir, train, args,
+                                            [int(e) for e in args.cv_epochs.split(",")],
+                                            args.folds)
+                done[key] = {"epochs": best, "fold_accuracy": {str(k): round(v, 4)
+                                                               for k, v in means.items()}}
+                if args.out:
+                    from kexue.io.atomic import write_text
+                    write_text(args.out, json.dumps(done, indent=1))
+            epochs[method] = done[key]["epochs"]
+            cv[method] = done[key]["fold_accuracy"]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for seed in seeds:  # seed-major: pairs finish together
         for method in args.methods.split(","):
             key = f"{method}/{seed}"
             if key in done:
                 continue
             start = time.time()
             run = {"pet": run_pet, "head": run_head}[method]
-            done[key] = {"accuracy": run(t, model_dir, train, dev, args, seed),
+            sub = argparse.Namespace(**{**vars(args), "epochs": epochs[method]})
+            done[key] = {"accuracy": run(t, model_dir, train, dev, sub, seed),
                          "seconds": round(time.time() - start, 1)}
             print(key, done[key], flush=True)
             if args.out:
@@ -130,7 +176,8 @@ def main(argv=None) -> int:
                 write_text(args.out, json.dumps(done, indent=1))
     records = []
     for method in args.methods.split(","):
-        accs = [100 * v["accuracy"] for k, v in done.items() if k.startswith(method + "/")]
+        accs = [100 * v["accuracy"] for k, v in done.items()
+                if k.startswith(method + "/") and int(k.split("/")[1]) in seeds]
         mean = statistics.mean(accs)
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
         print(f"{METHOD_NAMES[method + '-few' if method == 'pet' else method]}: "
@@ -142,9 +189,12 @@ def main(argv=None) -> int:
                "unit": "accuracy %", "data": f"shared/data/fewclue/{args.task}/{eval_file.name}",
                "split": f"train_few_all -> {eval_file.stem}", "fewclue_task": args.task,
                "method": m, "model": model_dir.name, "chance": round(chance(args.task), 2),
-               "notes": f"seeds {args.seeds}; epochs {args.epochs}, lr {args.lr}, batch "
-                        f"{args.batch_size}, maxlen {args.maxlen}; per seed "
-                        f"{[round(a, 2) for a in accs]}"}
+               "notes": f"seeds {args.seeds}; epochs {epochs[method]}"
+                        + (f" (chosen by {args.folds}-fold CV on train_few_all among "
+                           f"{args.cv_epochs}: mean fold accuracy {cv[method]})"
+                           if method in cv else "")
+                        + f", lr {args.lr}, batch {args.batch_size}, maxlen {args.maxlen}; "
+                        f"per seed {[round(a, 2) for a in accs]}"}
         art = article_value(m, args.task) if m == "pet-few" else article_value(
             "RoBERTa fine-tune (few-shot)", args.task)
         if art is not None:
