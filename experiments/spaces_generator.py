@@ -41,8 +41,9 @@ from kexue.recipes.spaces.generator import (
     copy_example,
     faithfulness,
     same_sequence_noise,
+    word_vocab,
 )
-from kexue.text import Tokenizer
+from kexue.text import Tokenizer, wobert_tokenizer
 from kexue.text.rouge import char_tokens, rouge_scores, weighted_rouge
 from kexue.train import fit
 
@@ -74,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--maxlen", type=int, default=112)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--limit", type=int, default=0, help="train/eval on this many pairs (smoke)")
+    ap.add_argument("--words", type=int, default=0,
+                    help="word-level input: add this many jieba words to the vocabulary "
+                         "(SPACES/WoBERT use 20000; 0 = characters)")
     ap.add_argument("--no-records", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     commit = git_commit(REPO)
-    run_dir = args.out / args.run
+    name = args.run + (f"-words{args.words}" if args.words else "")
+    run_dir = args.out / name
     run_dir.mkdir(parents=True, exist_ok=True)
     train, report = csl_split(load_csl(args.data))
     if args.limit:
@@ -87,13 +92,21 @@ def main(argv: list[str] | None = None) -> int:
 
     asset = kexue.assets.path("kexue-mini-zh")
     family = kexue.assets.family("kexue-mini-zh")
-    tokenizer = Tokenizer(asset / "vocab.txt", do_lower_case=True)
+    vocab: Path | dict = asset / "vocab.txt"
+    carry = {}
+    if args.words:  # the added words start at the mean of their characters' rows
+        wv = word_vocab(asset / "vocab.txt", args.words)
+        vocab, tokenizer = wv.token_dict, wobert_tokenizer(wv)
+        carry = {"keep_tokens": wv.keep_tokens, "compound_tokens": wv.compound_tokens}
+    else:
+        tokenizer = Tokenizer(asset / "vocab.txt", do_lower_case=True)
     if args.run == "random-init":
-        model = build_transformer_model(asset / "config.json", model=family,
-                                        application="unilm")
+        config = json.loads((asset / "config.json").read_text(encoding="utf-8"))
+        config["vocab_size"] = len(tokenizer.token_dict)
+        model = build_transformer_model(config, model=family, application="unilm")
     else:
         model = build_transformer_model(checkpoint_path=asset, model=family,
-                                        application="unilm", strict=False)
+                                        application="unilm", strict=False, **carry)
     sparse = args.run != "no-sparse"
     copy = args.run == "copy"
     net = UniLMCopy(model, loss=SparseCrossEntropy(k=10) if sparse else None,
@@ -113,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     train_s = time.time() - start
     net.eval()
     model_dir = run_dir / "model"
-    save_pretrained(net.model, model_dir, vocab=asset / "vocab.txt", overwrite=True)
+    save_pretrained(net.model, model_dir, vocab=vocab, overwrite=True)
     settings = {"family": family, "maxlen": args.maxlen - 32, "sparse_k": 10 if sparse else 0,
-                "copy": copy, "run": args.run}
+                "copy": copy, "run": args.run, "words": args.words}
     write_text(model_dir / SETTINGS_FILE, json.dumps(settings, indent=1) + "\n")
     if copy:
         from safetensors.torch import save
@@ -148,13 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(metrics, indent=1))
     if args.no_records or args.limit:
         return 0
-    cmd = f"python experiments/spaces_generator.py --run {args.run}"
+    cmd = "python experiments/spaces_generator.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
     size = (f"{len(train)} train pairs x {args.epochs} epochs, batch {args.batch_size}, "
-            f"maxlen {args.maxlen}, lr {args.lr}; beam 3; 1 thread")
+            f"maxlen {args.maxlen}, lr {args.lr}; "
+            + (f"word-level input (+{args.words} jieba words); " if args.words else "")
+            + "beam 3; 1 thread")
     names = {"r1": "ROUGE-1 F (char)", "r2": "ROUGE-2 F (char)", "rl": "ROUGE-L F (char)",
              "char": "0.2R1+0.4R2+0.4RL (char)", "word": "0.2R1+0.4R2+0.4RL (jieba words)",
              "faith2": "faithfulness: share of output char bigrams found in the abstract"}
-    records = [{"claim": f"CSL title generation, run {args.run}: {names[k]}",
+    records = [{"claim": f"CSL title generation, run {name}: {names[k]}",
                 "article": "8046", "value": metrics[k],
                 "unit": "F-score" if k != "faith2" else "share",
                 "data": "shared/data/summarization/csl_ts_dev.tsv", "split": "last 200 rows",

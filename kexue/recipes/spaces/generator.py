@@ -11,7 +11,12 @@ seq2seq loss are :mod:`kexue.train.seq2seq`'s, the sparse softmax (k = 10) is
   states, trained on the tags of :func:`kexue.decoding.copy.bio_labels` at **both** source
   and target positions; total loss = seq2seq loss + 2 × copy loss (:class:`UniLMCopy`);
 - decoding with :class:`kexue.decoding.copy.BIOCopyConstraint` through
-  :class:`kexue.decoding.copy.CopyUniLMStep` (:class:`Summarizer`).
+  :class:`kexue.decoding.copy.CopyUniLMStep` (:class:`Summarizer`);
+- **word-level input** (SPACES runs on WoBERT): the character vocabulary plus the most
+  frequent jieba words, each new word's embedding row initialised as the mean of its
+  characters' rows (``compound_tokens``, :func:`word_vocab`); text is cut by jieba first
+  (:func:`kexue.text.wobert_tokenizer`). A model directory records it as ``"words": N`` in
+  :data:`SETTINGS_FILE`, so :meth:`Summarizer.load` rebuilds the same tokenizer.
 
 Pitfalls: the copy head reads the final hidden state (SPACES: the MLM transform's output);
 the noise must not touch ``[CLS]``/``[SEP]`` or the target, whose tokens are the labels;
@@ -40,12 +45,37 @@ __all__ = [
     "UniLMCopy",
     "Summarizer",
     "faithfulness",
+    "word_vocab",
+    "load_tokenizer",
     "HEAD_FILE",
     "SETTINGS_FILE",
 ]
 
 HEAD_FILE = "copy_head.safetensors"
 SETTINGS_FILE = "summarizer.json"
+
+
+def word_vocab(char_vocab: str | Path, num_words: int):
+    """The word-level vocabulary of a character checkpoint (archives/7758, used by SPACES):
+    its tokens plus the ``num_words`` most frequent words of jieba's dictionary, as a
+    :class:`kexue.text.WoBERTVocab` whose ``keep_tokens`` / ``compound_tokens`` go to
+    ``build_transformer_model(checkpoint_path=..., keep_tokens=..., compound_tokens=...)``."""
+    from kexue.text import build_wobert_vocab
+
+    if not isinstance(num_words, int) or isinstance(num_words, bool) or num_words <= 0:
+        raise ValueError(f"num_words must be a positive int, got {num_words!r}")
+    return build_wobert_vocab(char_vocab, num_words=num_words)
+
+
+def load_tokenizer(directory: str | Path, settings: dict[str, Any]):
+    """The tokenizer a summarizer directory was trained with: jieba words first when
+    ``settings["words"]`` is set, else characters (WordPiece)."""
+    from kexue.text import Tokenizer, wobert_tokenizer
+
+    vocab = Path(directory) / "vocab.txt"
+    if settings.get("words"):
+        return wobert_tokenizer(vocab)
+    return Tokenizer(vocab, do_lower_case=True)
 
 
 def copy_example(tokenizer: Any, source: str, target: str, maxlen: int) -> dict[str, list[int]]:
@@ -125,7 +155,8 @@ class Summarizer:
 
     ``settings``: ``family``, ``maxlen`` (source tokens kept: longer documents are cut at the
     end, as :meth:`kexue.text.Tokenizer.encode` does), ``sparse_k`` (0: no top-k mask),
-    ``copy`` (bool)."""
+    ``copy`` (bool), ``words`` (optional: jieba words added to the vocabulary; the input is
+    then cut by jieba first, :func:`load_tokenizer`)."""
 
     def __init__(self, model: nn.Module, tokenizer: Any, settings: dict[str, Any],
                  head: nn.Module | None = None) -> None:
@@ -134,7 +165,6 @@ class Summarizer:
     @classmethod
     def load(cls, directory: str | Path) -> Summarizer:
         from kexue.models import build_transformer_model
-        from kexue.text import Tokenizer
 
         directory = Path(directory)
         settings_path = directory / SETTINGS_FILE
@@ -145,7 +175,7 @@ class Summarizer:
         settings = json.loads(settings_path.read_text(encoding="utf-8"))
         model = build_transformer_model(checkpoint_path=directory, model=settings["family"],
                                         application="unilm", strict=False).eval()
-        tokenizer = Tokenizer(directory / "vocab.txt", do_lower_case=True)
+        tokenizer = load_tokenizer(directory, settings)
         head = None
         if settings.get("copy"):
             from safetensors.torch import load_file
