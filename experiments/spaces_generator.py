@@ -5,6 +5,9 @@ Runs (kexue.fm/archives/8046):
   no-sparse    as baseline with plain softmax cross-entropy
   copy         as baseline plus the BIO copy head (loss weight 2) and copy-constrained decoding
   random-init  as baseline from a random initialisation of the same architecture
+  copy-no-sparse, random-init-no-sparse
+               the same with plain softmax cross-entropy (sparse softmax collapses a small
+               model's logits: see docs/summarization.md)
 
 Split (shared/CONVENTIONS.md): first 800 rows of csl_ts_dev.tsv train, last 200 report.
 Writes the model directory, predictions.jsonl and metrics.json under --out/RUN, and result
@@ -47,7 +50,8 @@ from kexue.text import Tokenizer, wobert_tokenizer
 from kexue.text.rouge import char_tokens, rouge_scores, weighted_rouge
 from kexue.train import fit
 
-RUNS = ("baseline", "no-sparse", "copy", "random-init")
+RUNS = ("baseline", "no-sparse", "copy", "random-init", "copy-no-sparse",
+        "random-init-no-sparse")
 DATA = Path("/work/shared/data/summarization/csl_ts_dev.tsv")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,15 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         carry = {"keep_tokens": wv.keep_tokens, "compound_tokens": wv.compound_tokens}
     else:
         tokenizer = Tokenizer(asset / "vocab.txt", do_lower_case=True)
-    if args.run == "random-init":
+    if args.run.startswith("random-init"):
         config = json.loads((asset / "config.json").read_text(encoding="utf-8"))
         config["vocab_size"] = len(tokenizer.token_dict)
         model = build_transformer_model(config, model=family, application="unilm")
     else:
         model = build_transformer_model(checkpoint_path=asset, model=family,
                                         application="unilm", strict=False, **carry)
-    sparse = args.run != "no-sparse"
-    copy = args.run == "copy"
+    sparse = not args.run.endswith("no-sparse")
+    copy = args.run.startswith("copy")
     net = UniLMCopy(model, loss=SparseCrossEntropy(k=10) if sparse else None,
                     copy_weight=2.0 if copy else 0.0)
     examples = [copy_example(tokenizer, a, t, args.maxlen) for a, t in train]
