@@ -122,6 +122,8 @@ def main() -> None:
     if "random" in parts:
         log = run / "match_random.jsonl"
         k, n_shards = (int(x) for x in a.shard.split("/"))
+        if not 0 <= k < n_shards:
+            p.error(f"--shard K/N needs 0 <= K < N, got {a.shard}")
 
         def logged() -> list[dict]:
             return [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
