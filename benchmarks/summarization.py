@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -68,8 +69,6 @@ def main() -> None:
     for name, rate in rows:
         print(f"| {name} | {rate:.2f} | {rate / rows[0][1]:.2f} |")
     if args.record:
-        import sys
-
         from kexue.recipes.records import git_commit, write_records
 
         repo = Path(__file__).resolve().parents[1]

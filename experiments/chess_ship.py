@@ -6,9 +6,10 @@
 Refuses unless ``RUN_DIR/model`` was written by a finished run (the step of its newest
 checkpoint), the evaluation records of that model are in ``results/chess.jsonl``
 (``experiments/chess_eval.py --run-dir RUN_DIR``), and the directory fits the 25 MB budget.
-The card's numbers are copied from those records, never typed in. Wall time is read from the
-checkpoint files' times (the first checkpoint's own steps are extrapolated), so it is an
-estimate and says so.
+The card's measured numbers are copied from those records and the run's own split counts
+(``RUN_DIR/train.log``), never typed in. Wall time is the span between the first and last
+checkpoint files' modification times (the steps before the first checkpoint are not counted),
+so it says "between checkpoints".
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ BUDGET = 25 * 2**20
 
 
 def checkpoint_minutes(run: Path) -> tuple[int, int, float]:
-    """``(first step, last step, minutes)`` from the checkpoint files' modification times,
-    the first interval extrapolated at the mean rate of the others."""
+    """``(first step, last step, minutes between them)`` from the checkpoint files'
+    modification times."""
     cks = sorted((run / "checkpoints").glob("ckpt-*.kexue"))
     if len(cks) < 2:
         raise SystemExit(f"{run}: fewer than two checkpoints, no wall time to read")
