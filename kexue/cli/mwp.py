@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--family", help="model family of --checkpoint (bert, roformer, ...)")
     t.add_argument("--random-init", action="store_true",
                    help="same shape, random weights (what pretraining buys)")
+    t.add_argument("--number-slots", type=int, default=0, metavar="N",
+                   help="write the question's first N distinct numbers as slots [N0]... and "
+                   "the equation over them (number mapping; default 0: literal numbers, as "
+                   "the article)")
     t.add_argument("--no-math23k", action="store_true", help="train on Ape210K only")
     t.add_argument("--epochs", type=positive_int, default=30)
     t.add_argument("--batch-size", type=positive_int, default=32)
@@ -147,12 +151,16 @@ def _train(args) -> int:
         build_model,
         common_constants,
         simplified_vocab,
+        slot_init_ids,
     )
+    from kexue.recipes.mwp.slots import slot_tokens
     from kexue.recipes.mwp.train import TrainOptions, train_solver
     from kexue.text import Tokenizer
 
     root = Path(args.data)
     check_input_file(root / "ape210k" / "valid.ape.json", "Ape210K validation file")
+    if not 0 <= args.number_slots <= 64:
+        raise UsageError(f"--number-slots must be between 0 and 64, got {args.number_slots}")
     if args.checkpoint is not None and not Path(args.checkpoint).exists():
         raise UsageError(f"checkpoint not found: {args.checkpoint}")
     torch.set_num_threads(args.threads)
@@ -171,12 +179,15 @@ def _train(args) -> int:
     family = args.family or (None if args.checkpoint else kexue.assets.family("kexue-mini-zh"))
     full = Tokenizer(checkpoint / "vocab.txt")
     kept = simplified_vocab(full, [t for p in train for t in (p.question, p.equation)])
+    slots = slot_tokens(args.number_slots)
     model = build_model(checkpoint, family=family, random_init=args.random_init,
-                        keep_tokens=[full.token_to_id(t) for t in kept])
-    tokenizer = Tokenizer({t: i for i, t in enumerate(kept)})
+                        keep_tokens=[full.token_to_id(t) for t in kept]
+                        + slot_init_ids(full, len(slots)))
+    tokenizer = Tokenizer({t: i for i, t in enumerate(kept + slots)}, extra_specials=slots)
     from kexue.models import family_of
 
-    config = SolverConfig(family=family_of(model).name, constants=common_constants(train))
+    config = SolverConfig(family=family_of(model).name, constants=common_constants(train),
+                          number_slots=len(slots))
     solver = Solver(model, tokenizer, config)
     print(f"vocabulary {len(kept)} of {full.vocab_size} tokens", file=sys.stderr)
     opts = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -87,6 +87,9 @@ class Tokenizer:
         halfwidth: map full-width ASCII variants to ASCII first (keyword-only, default off).
         backend: ``"auto"`` (HF ``tokenizers`` when installed), ``"fast"`` or ``"python"``.
         max_input_chars_per_word: longer words become ``[UNK]`` (BERT: 100).
+        extra_specials: more vocab tokens that the text may write and that are kept whole,
+            as ``[CLS]`` is (``transformers``' ``additional_special_tokens``); for example the
+            number slots ``[N0]``, ``[N1]`` of the maths solver. Each must be in the vocab.
 
     ``encode("今天天气不错")`` → ``([101, 791, 1921, 1921, 3698, 679, 7231, 102], [0, ...])``.
     """
@@ -105,6 +108,7 @@ class Tokenizer:
         sep_token: str = "[SEP]",
         pad_token: str = "[PAD]",
         mask_token: str = "[MASK]",
+        extra_specials: Sequence[str] = (),
     ) -> None:
         if isinstance(vocab_path, dict):
             token_dict = dict(vocab_path)
@@ -130,7 +134,16 @@ class Tokenizer:
         self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
         self.pad_token, self.mask_token = pad_token, mask_token
         self._specials = {t for t in (unk_token, cls_token, sep_token, pad_token, mask_token)}
-        literal = sorted((t for t in self._specials if t in token_dict), key=len, reverse=True)
+        if isinstance(extra_specials, str):
+            raise TypeError("extra_specials must be a sequence of tokens, not one string")
+        missing = [t for t in extra_specials if t not in token_dict]
+        if missing:
+            raise ValueError(f"extra_specials {missing[:5]} are not in the vocab")
+        self.extra_specials = tuple(extra_specials)
+        literal = sorted({t for t in (*self._specials, *self.extra_specials) if t in token_dict},
+                         key=len, reverse=True)
+        # a text can only hold a special token if it holds that token's first character
+        self._special_starts = frozenset(t[0] for t in literal)
         # special tokens written in the text are kept whole (as transformers.BertTokenizer)
         self._special_re = re.compile("(" + "|".join(map(re.escape, literal)) + ")")
         self._fast = None
@@ -304,7 +317,8 @@ class Tokenizer:
         return out
 
     def _has_special(self, text: str) -> bool:
-        return "[" in text and self._special_re.search(text) is not None
+        return (any(c in text for c in self._special_starts)
+                and self._special_re.search(text) is not None)
 
     def _tokenize_body(self, text: str) -> list[str]:
         if not isinstance(text, str):

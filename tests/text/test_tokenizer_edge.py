@@ -133,3 +133,21 @@ def test_decode_refuses_non_integer_ids(tok):
     assert tok.decode([2, np.int64(5), torch.tensor(6), 3]) == "今天"
     with pytest.raises(ValueError, match="outside the vocab"):
         tok.decode([len(VOCAB)])
+
+
+@pytest.mark.parametrize("backend", ["fast", "python"])
+def test_extra_specials_are_kept_whole_as_transformers_additional_specials(vocab_file,
+                                                                            backend):
+    from transformers import BertTokenizer
+
+    tok = Tokenizer(vocab_file, backend=backend, extra_specials=["[unused1]"])
+    ref = BertTokenizer(str(vocab_file), additional_special_tokens=["[unused1]"])
+    for text in ["今天[unused1]不错", "[unused1][unused1]", "a[unused1]b [MASK]", "[unused2]"]:
+        assert tok.encode(text)[0] == ref.encode(text), text
+        assert tok.encode_batch([text, "今天"])[0][0] == ref.encode(text)
+    plain = Tokenizer(vocab_file, backend=backend)
+    assert plain.tokenize("今[unused1]")[1:-1] != ["今", "[unused1]"]  # off unless asked
+    with pytest.raises(ValueError, match="not in the vocab"):
+        Tokenizer(vocab_file, extra_specials=["[N0]"])
+    with pytest.raises(TypeError, match="not one string"):
+        Tokenizer(vocab_file, extra_specials="[unused1]")

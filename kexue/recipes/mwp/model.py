@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from kexue.recipes.mwp.constraints import WellFormedHook, question_numbers
+from kexue.recipes.mwp.slots import SLOT, fill_slots, mask_equation, mask_question, slot_tokens
 
 __all__ = ["SolverConfig", "Solver", "common_constants", "load_solver", "save_solver",
-           "build_model", "simplified_vocab", "DEFAULT_CHECKPOINT"]
+           "build_model", "simplified_vocab", "slot_init_ids", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = "kexue-mini-zh"
 
@@ -38,6 +39,9 @@ class SolverConfig:
     maxlen: int = 192
     max_new_tokens: int = 64
     constants: list[str] = field(default_factory=lambda: ["1", "2", "100", "3.14"])
+    #: 0: the article's literal numbers; n > 0: the question's first n distinct numbers are
+    #: the slots ``[N0]`` ... (:mod:`kexue.recipes.mwp.slots`), in the vocab's last n rows
+    number_slots: int = 0
 
 
 def common_constants(problems: Sequence, top: int = 30) -> list[str]:
@@ -71,6 +75,12 @@ def simplified_vocab(tokenizer, texts: Sequence[str]) -> list[str]:
     kept = [t for t in vocab if t in seen]
     front = [t for t in _SPECIALS if t in vocab]
     return front + [t for t in kept if t not in _SPECIALS]
+
+
+def slot_init_ids(tokenizer, n: int) -> list[int]:
+    """Rows of ``tokenizer``'s vocabulary that start the ``n`` slot embeddings: slot ``k``
+    starts as the token ``str(k)`` (distinct, number-like rows; ``[UNK]`` when absent)."""
+    return [tokenizer.token_to_id(str(k)) for k in range(n)]
 
 
 def build_model(checkpoint: str | os.PathLike | None = None, *, family: str | None = None,
@@ -115,6 +125,11 @@ class Solver:
         from kexue.decoding import AutoRegressiveDecoder
 
         self.model, self.tokenizer, self.config = model, tokenizer, config
+        missing = [t for t in slot_tokens(config.number_slots) if t not in tokenizer.extra_specials]
+        if missing:
+            raise ValueError(f"the solver uses {config.number_slots} number slots, but its "
+                             f"tokenizer does not keep {missing[0]} whole (pass "
+                             f"extra_specials=slot_tokens({config.number_slots}))")
         self.end_id = tokenizer.token_to_id(tokenizer.sep_token)
         self.decoder = AutoRegressiveDecoder(model, end_id=self.end_id, pad_id=0)
         self.hook = WellFormedHook(tokenizer.token_to_id, self.end_id)
@@ -123,16 +138,29 @@ class Solver:
         """One training example (:func:`kexue.train.seq2seq.seq2seq_example`)."""
         from kexue.train.seq2seq import seq2seq_example
 
+        question, numbers = self.mask(question)
+        if numbers:
+            equation = mask_equation(equation, numbers)
         return seq2seq_example(self.tokenizer, question, equation, maxlen=self.config.maxlen)
+
+    def mask(self, question: str) -> tuple[str, list[str]]:
+        """The question as the model reads it (numbers in slots when the solver uses them)
+        and the slots' numbers."""
+        if not self.config.number_slots:
+            return question, []
+        return mask_question(question, self.config.number_slots)
 
     def prompt(self, question: str) -> list[int]:
         """``[CLS] question [SEP]`` ids, the question cut to leave room for the answer."""
         limit = self.config.maxlen - self.config.max_new_tokens
-        return self.tokenizer.encode(question, maxlen=max(limit, 3))[0]
+        return self.tokenizer.encode(self.mask(question)[0], maxlen=max(limit, 3))[0]
 
     def _number_ids(self, question: str) -> list[list[int]]:
-        numbers = set(question_numbers(question)) | set(self.config.constants)
-        out = []
+        """Token ids of every number the constrained decoder allows: the question's (its
+        slots, when the solver uses them) and the common constants."""
+        masked, slotted = self.mask(question)
+        numbers = set(question_numbers(SLOT.sub(" ", masked))) | set(self.config.constants)
+        out = [[self.tokenizer.token_to_id(t)] for t in slot_tokens(len(slotted))]
         for n in sorted(numbers):
             ids = self.tokenizer.encode(n)[0][1:-1]
             if ids:
@@ -154,6 +182,7 @@ class Solver:
         was_training = self.model.training
         self.model.eval()
         prompts = [self.prompt(q) for q in questions]
+        slotted = [self.mask(q)[1] for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[str] = [""] * len(prompts)
         try:
@@ -171,7 +200,7 @@ class Solver:
                     gen = self.decoder.beam_search(batch, num_beams=beams, length_penalty=0.0,
                                                    early_stopping="best", **kw)
                 for i, cands in zip(chunk, gen.tolist(), strict=True):
-                    out[i] = self.text(cands[0])
+                    out[i] = fill_slots(self.text(cands[0]), slotted[i])
         finally:
             self.model.train(was_training)
         return out
@@ -205,5 +234,6 @@ def load_solver(path: str | os.PathLike) -> Solver:
         raise ValueError(f"{path / 'mwp.json'}: not a solver configuration ({err})") from None
     model = build_transformer_model(checkpoint_path=path / "model", model=config.family,
                                     application="unilm")
-    tokenizer = Tokenizer(path / "model" / "vocab.txt")
+    tokenizer = Tokenizer(path / "model" / "vocab.txt",
+                          extra_specials=slot_tokens(config.number_slots))
     return Solver(model, tokenizer, config)

@@ -20,20 +20,22 @@ def tiny_vocab() -> list[str]:
     return specials + numbers + list("+-*/().") + list(dict.fromkeys(CHARS))
 
 
-def tiny_solver(seed: int = 0):
+def tiny_solver(seed: int = 0, slots: int = 0):
+    """With ``slots``, the solver writes numbers as ``[N0]``... (the vocab's last rows)."""
     from kexue.models import build_transformer_model
     from kexue.recipes.mwp.model import Solver, SolverConfig
+    from kexue.recipes.mwp.slots import slot_tokens
     from kexue.text import Tokenizer
 
-    vocab = tiny_vocab()
+    vocab = tiny_vocab() + slot_tokens(slots)
     torch.manual_seed(seed)
     config = {"vocab_size": len(vocab), "hidden_size": 64, "num_hidden_layers": 2,
               "num_attention_heads": 4, "intermediate_size": 128, "max_position_embeddings": 128,
               "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     model = build_transformer_model(config, model="bert", application="unilm")
-    tokenizer = Tokenizer({t: i for i, t in enumerate(vocab)})
+    tokenizer = Tokenizer({t: i for i, t in enumerate(vocab)}, extra_specials=slot_tokens(slots))
     return Solver(model, tokenizer, SolverConfig(family="bert", maxlen=96, max_new_tokens=24,
-                                                 constants=["1", "100"]))
+                                                 constants=["1", "100"], number_slots=slots))
 
 
 @pytest.fixture
