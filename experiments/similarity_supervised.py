@@ -42,6 +42,10 @@ RECIPES = ("classifier", "cosine", "cosent", "simbert", "cln", "shared", "per-ta
            "gru-am", "gru-softmax")
 
 
+def r_cannot_save(recipe: str) -> bool:
+    return recipe not in ("classifier", "cosine", "cosent", "simbert")
+
+
 def main() -> int:
     import torch
 
@@ -60,7 +64,11 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--maxlen", type=int, default=32)
     ap.add_argument("--record", default=None)
+    ap.add_argument("--save", default=None, help="write the trained encoder to this directory "
+                    "(classifier, cosine, cosent, simbert)")
     args = ap.parse_args()
+    if args.save and r_cannot_save(args.recipe):
+        ap.error(f"--save: the {args.recipe} recipe is not a sentence encoder")
     torch.set_num_threads(1)
     commit = git_commit()
     setup = T.Setup(kexue.assets.path("kexue-mini-zh"), kexue.assets.family("kexue-mini-zh"),
@@ -71,9 +79,9 @@ def main() -> int:
     t0 = time.time()
     r = args.recipe
     if r in ("classifier", "cosine", "cosent"):
-        out = T.train_siamese(setup, r, sohu)
+        out = T.train_siamese(setup, r, sohu, save=args.save)
     elif r == "simbert":
-        out = T.train_simbert(setup, sohu=sohu)
+        out = T.train_simbert(setup, sohu=sohu, save=args.save)
     elif r in ("cln", "shared", "per-task"):
         out = T.train_matcher(setup, r, sohu)
     else:

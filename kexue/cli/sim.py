@@ -40,10 +40,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="model directory (config.json, model.safetensors, vocab.txt); "
                         "default: the shipped kexue-mini-zh")
-    p.add_argument("--pooling", default="P3",
-                   help="P1 (cls), P2 (pooler), P3 (last-avg, default), P4 (first-last-avg)")
+    p.add_argument("--pooling", default=None,
+                   help="P1 (cls), P2 (pooler), P3 (last-avg), P4 (first-last-avg); default: "
+                        "the model's similarity.json, else P3")
     p.add_argument("--whitening", default=None, help="a whitening file from `kexue sim whiten`")
-    p.add_argument("--maxlen", type=positive_int, default=64, help="tokens per text (64)")
+    p.add_argument("--maxlen", type=positive_int, default=None,
+                   help="tokens per text (default: the model's similarity.json, else 64)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per batch (64)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads (default: kexue.threads rule)")
@@ -108,7 +110,8 @@ def _check(args: argparse.Namespace) -> None:
     from kexue.similarity.pooling import canonical
 
     try:
-        canonical(args.pooling)
+        if args.pooling is not None:
+            canonical(args.pooling)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.model is not None:
@@ -244,6 +247,7 @@ def _search(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from kexue.models import build_transformer_model
+    from kexue.similarity.encoder import read_settings
     from kexue.similarity.generate import similar_sentences
     from kexue.text import Tokenizer
     from kexue.threads import set_threads
@@ -252,11 +256,13 @@ def _generate(args: argparse.Namespace) -> int:
         raise ValueError("generate ranks by the model's own cosine: --whitening is not used")
     set_threads(args.threads)
     path, family = _model_dir(args)
+    saved = read_settings(path)
     model = build_transformer_model(checkpoint_path=path, model=family, application="unilm",
                                     ignore=r"^cls\.seq_relationship\.")
     for text, score in similar_sentences(model, Tokenizer(path / "vocab.txt"), args.text,
                                          n=args.samples, k=args.keep, top_k=args.top_k,
-                                         maxlen=args.maxlen, seed=args.seed,
-                                         pooling=args.pooling):
+                                         maxlen=args.maxlen or saved.get("maxlen", 32),
+                                         seed=args.seed,
+                                         pooling=args.pooling or saved.get("pooling", "P1")):
         print(f"{score:.4f}\t{text}")
     return OK

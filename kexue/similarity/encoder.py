@@ -26,7 +26,27 @@ from torch import Tensor, nn
 from kexue.similarity.pooling import POOLINGS, canonical, pool
 from kexue.similarity.whitening import Whitening
 
-__all__ = ["SentenceEncoder", "check_texts"]
+__all__ = ["SentenceEncoder", "check_texts", "read_settings", "SETTINGS"]
+
+#: the file beside a saved encoder's weights that names its pooling and maxlen
+SETTINGS = "similarity.json"
+
+
+def read_settings(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``similarity.json`` of a model directory (``{}`` when there is none); a malformed
+    one is a ``ValueError`` naming the file."""
+    import json
+
+    f = Path(path) / SETTINGS
+    if not f.is_file():
+        return {}
+    try:
+        out = json.loads(f.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{f}: not valid JSON ({err})") from None
+    if not isinstance(out, dict):
+        raise ValueError(f"{f}: expected a JSON object, got {type(out).__name__}")
+    return out
 
 
 def check_texts(texts: Sequence[str], what: str = "text") -> list[str]:
@@ -72,26 +92,53 @@ class SentenceEncoder(nn.Module):
                              "`model.layers` (the BERT family)")
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, pooling: str = "P3", *,
-                        family: str | None = None, maxlen: int = 64,
+    def from_pretrained(cls, path: str | os.PathLike, pooling: str | None = None, *,
+                        family: str | None = None, maxlen: int | None = None,
                         whitening: str | os.PathLike | Whitening | None = None,
                         **build: Any) -> SentenceEncoder:
         """An encoder for the HF-format model directory ``path`` (``config.json``,
         ``model.safetensors``, ``vocab.txt``); the MLM/NSP heads it carries are skipped, the
-        pooler is loaded. ``whitening``: a :class:`Whitening` or the path of a saved one."""
+        pooler is loaded. ``pooling`` and ``maxlen`` default to the directory's
+        ``similarity.json`` (written by :meth:`save_pretrained`), else ``"P3"`` and 64.
+        ``whitening``: a :class:`Whitening` or the path of a saved one."""
         from kexue.models import build_transformer_model
         from kexue.text import Tokenizer
 
         path = Path(path)
         if not (path / "vocab.txt").is_file():
             raise FileNotFoundError(f"{path} has no vocab.txt: not a kexue/HF model directory")
+        saved = read_settings(path)
         build.setdefault("with_pool", True)
         build.setdefault("ignore", r"^cls\.")
         model = build_transformer_model(checkpoint_path=path, model=family, **build)
         if isinstance(whitening, str | os.PathLike):
             whitening = Whitening.load(whitening)
-        return cls(model.eval(), Tokenizer(path / "vocab.txt"), pooling, maxlen=maxlen,
+        return cls(model.eval(), Tokenizer(path / "vocab.txt"),
+                   pooling if pooling is not None else saved.get("pooling", "P3"),
+                   maxlen=maxlen if maxlen is not None else saved.get("maxlen", 64),
                    whitening=whitening)
+
+    def save_pretrained(self, path: str | os.PathLike, *, overwrite: bool = False,
+                        **info: Any) -> Path:
+        """Write the model (HF format, :func:`kexue.models.save_pretrained`), its
+        ``vocab.txt`` and ``similarity.json`` (pooling, maxlen and any JSON-able ``info``,
+        e.g. the training recipe) as one directory that appears only when complete. A
+        whitening is not saved here (:meth:`Whitening.save`)."""
+        import json
+
+        from kexue.io.atomic import atomic_directory
+        from kexue.models import save_pretrained
+
+        settings = {"pooling": self.pooling, "maxlen": self.maxlen, **info}
+        text = json.dumps(settings, ensure_ascii=False, indent=2) + "\n"  # fails before writing
+        with atomic_directory(path, overwrite=overwrite) as tmp:
+            inner = save_pretrained(self.model, tmp / "model",
+                                    vocab=self.tokenizer.token_dict)
+            for f in inner.iterdir():
+                f.rename(tmp / f.name)
+            inner.rmdir()
+            (tmp / SETTINGS).write_text(text, encoding="utf-8")
+        return Path(path)
 
     # ---- differentiable ---------------------------------------------------------------------
     def forward(self, token_ids: Tensor, segment_ids: Tensor | None = None,

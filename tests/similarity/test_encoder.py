@@ -69,3 +69,28 @@ def test_encode_many_equals_one_pooling_at_a_time(model, tokenizer):
     for p in ("P1", "P2", "P3", "P4"):
         np.testing.assert_array_equal(many[p], SentenceEncoder(model, tokenizer, p).encode(
             TEXTS, batch_size=3))
+
+
+def test_save_pretrained_keeps_pooling_and_maxlen(model, tokenizer, tmp_path):
+    enc = SentenceEncoder(model, tokenizer, "P4", maxlen=12)
+    enc.save_pretrained(tmp_path / "e", recipe="classifier")
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
+        "config.json", "model.safetensors", "similarity.json", "vocab.txt"]
+    again = SentenceEncoder.from_pretrained(tmp_path / "e")
+    assert (again.pooling, again.maxlen) == ("P4", 12)
+    np.testing.assert_allclose(again.encode(TEXTS), enc.encode(TEXTS), rtol=1e-5, atol=1e-6)
+    assert SentenceEncoder.from_pretrained(tmp_path / "e", "P1", maxlen=20).pooling == "P1"
+    with pytest.raises(FileExistsError):  # nothing replaced unless asked
+        enc.save_pretrained(tmp_path / "e")
+    (tmp_path / "e" / "similarity.json").write_text("{oops", encoding="utf-8")
+    with pytest.raises(ValueError, match="similarity.json: not valid JSON"):
+        SentenceEncoder.from_pretrained(tmp_path / "e")
+
+
+def test_save_pretrained_refuses_unserialisable_info_before_writing(model, tokenizer,
+                                                                    tmp_path):
+    enc = SentenceEncoder(model, tokenizer, "P3")
+    with pytest.raises(TypeError):
+        enc.save_pretrained(tmp_path / "e", bad=object())
+    assert not (tmp_path / "e").exists()
+    assert list(tmp_path.iterdir()) == []

@@ -132,8 +132,9 @@ class _Siamese(nn.Module):
         return self.encoder(a_ids, z(a_ids)), self.encoder(b_ids, z(b_ids))
 
 
-def train_siamese(setup: Setup, objective: str,
-                  sohu: Sequence[Pair] | None = None) -> dict[str, float]:
+def train_siamese(setup: Setup, objective: str, sohu: Sequence[Pair] | None = None, *,
+                  save: str | Path | None = None) -> dict[str, float]:
+    """``save``: write the trained encoder there (:meth:`SentenceEncoder.save_pretrained`)."""
     from kexue.data import PadCollate
     from kexue.similarity.encoder import SentenceEncoder
     from kexue.similarity.heads import PairClassifierHead
@@ -161,13 +162,16 @@ def train_siamese(setup: Setup, objective: str,
 
     setup.log(f"siamese/{objective}: {len(data)} pairs, {setup.epochs} epoch(s)")
     setup.fit(model, loss_fn, data, collate_fn=PadCollate(mask_field=None))
+    if save is not None:
+        enc.save_pretrained(save, overwrite=True, recipe=objective, pairs=len(data))
     return evaluate_cosine(lambda s: enc.encode(s), setup, sohu)
 
 
 # ---- SimBERT ------------------------------------------------------------------------------
-def train_simbert(setup: Setup, scale: float = 30.0,
-                  sohu: Sequence[Pair] | None = None) -> dict[str, float]:
-    """UniLM generation of the paired sentence + in-batch contrastive retrieval on [CLS]."""
+def train_simbert(setup: Setup, scale: float = 30.0, sohu: Sequence[Pair] | None = None, *,
+                  save: str | Path | None = None) -> dict[str, float]:
+    """UniLM generation of the paired sentence + in-batch contrastive retrieval on [CLS].
+    ``save``: write the model there, MLM head included (``kexue sim generate`` uses it)."""
     from kexue.data import PadCollate
     from kexue.similarity.encoder import SentenceEncoder
     from kexue.similarity.losses import simbert_contrastive_loss
@@ -198,6 +202,8 @@ def train_simbert(setup: Setup, scale: float = 30.0,
     setup.log(f"simbert: {len(data)} positive pairs x 2 directions")
     setup.fit(s2s, loss_fn, data, collate_fn=collate_pairs)
     enc = SentenceEncoder(unilm, tok, "P1", maxlen=setup.maxlen)
+    if save is not None:
+        enc.save_pretrained(save, overwrite=True, recipe="simbert", pairs=len(data))
     return evaluate_cosine(lambda s: enc.encode(s), setup, sohu)
 
 
