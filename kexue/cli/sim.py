@@ -4,7 +4,8 @@ Usage:
 
     kexue sim encode [--model DIR] FILE -o VECTORS.npy [--pooling P3] [--whitening W.npz]
     kexue sim eval PAIRS.tsv [PAIRS.tsv ...] [--model DIR] [--pooling P3] [--whitening W.npz]
-    kexue sim search --vectors VECTORS.npy --corpus FILE [--model DIR] [-k 10] QUERY ...
+    kexue sim search --vectors VECTORS.npy --corpus FILE [--model DIR] [-k 10]
+        [--index exact|hnsw] QUERY ...
     kexue sim whiten [--model DIR] FILE -o W.npz [--dim 64]
     kexue sim generate --model DIR TEXT [-n 20] [-k 5] [--pooling P1]
 
@@ -61,11 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("eval", help="Spearman x100 on senteval_cn-format pair files")
     v.add_argument("pairs", nargs="+", help="sentence1 TAB sentence2 TAB label files")
     _common(v)
-    s = sub.add_parser("search", help="nearest corpus lines of each query (exact top-k)")
+    s = sub.add_parser("search", help="nearest corpus lines of each query (exact or HNSW)")
     s.add_argument("queries", nargs="+", help="query texts")
     s.add_argument("--vectors", required=True, help="the corpus's VECTORS.npy")
     s.add_argument("--corpus", required=True, help="the corpus text file the vectors came from")
     s.add_argument("-k", "--top-k", type=positive_int, default=10, help="neighbours (10)")
+    s.add_argument("--index", choices=("exact", "hnsw"), default="exact",
+                   help="exact: blocked matrix products, no approximation (default); hnsw: "
+                        "faiss's approximate graph index (pip install 'kexue[ann]')")
     _common(s)
     w = sub.add_parser("whiten", help="fit BERT-whitening on the texts of a file")
     w.add_argument("file", help="texts, one a line")
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"encode": _encode, "eval": _eval, "search": _search, "whiten": _whiten,
                 "generate": _generate}[args.cmd](args)
-    except (ValueError, OSError, UnicodeDecodeError) as err:
+    except (ValueError, OSError, UnicodeDecodeError, ImportError) as err:
         msg = str(err) or type(err).__name__
         if isinstance(err, OSError) and err.strerror and err.filename:
             msg = f"{err.filename}: {err.strerror}"
@@ -226,7 +230,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from kexue.similarity.encoder import check_texts
-    from kexue.similarity.search import load_vectors, topk_cosine
+    from kexue.similarity.search import HNSWIndex, load_vectors, topk_cosine
 
     queries = check_texts(args.queries, "query")
     corpus = _texts(args.corpus)
@@ -237,7 +241,11 @@ def _search(args: argparse.Namespace) -> int:
     if vecs.shape[0] != len(corpus):
         raise ValueError(f"{args.vectors} holds {vecs.shape[0]} vectors but {args.corpus} has "
                          f"{len(corpus)} lines: not the file they were encoded from")
-    scores, index = topk_cosine(enc.encode(queries, args.batch_size), vecs, args.top_k)
+    q = enc.encode(queries, args.batch_size)
+    if args.index == "hnsw":
+        scores, index = HNSWIndex(vecs).search(q, args.top_k)
+    else:
+        scores, index = topk_cosine(q, vecs, args.top_k)
     for q, srow, irow in zip(queries, scores, index, strict=True):
         print(f"# {q}")
         for r, (s, i) in enumerate(zip(srow, irow, strict=True), 1):

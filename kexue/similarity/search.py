@@ -25,8 +25,8 @@ import torch
 
 from kexue.io.atomic import atomic_write, write_text
 
-__all__ = ["VectorsError", "load_vectors", "meta_path", "model_fingerprint", "save_vectors",
-           "topk_cosine"]
+__all__ = ["VectorsError", "HNSWIndex", "load_vectors", "meta_path", "model_fingerprint",
+           "save_vectors", "topk_cosine"]
 
 
 class VectorsError(ValueError):
@@ -71,6 +71,53 @@ def topk_cosine(queries: np.ndarray, corpus: np.ndarray, k: int, *,
         order = torch.argsort(-best_s, dim=1, stable=True)[:, :k]
         best_s, best_i = best_s.gather(1, order), best_i.gather(1, order)
     return best_s.numpy(), best_i.numpy()
+
+
+class HNSWIndex:
+    """Approximate cosine top-k through faiss's HNSW graph (Malkov & Yashunin 2018), for
+    corpora where even blocked exact products are too slow per query: built once
+    (``O(n log n)``), then each query visits a few hundred vectors instead of all ``n``.
+    Inner product on normalised vectors = cosine, so the scores compare with
+    :func:`topk_cosine`'s; recall against it is measured in the tests and in
+    ``benchmarks/similarity.py``. Needs ``faiss-cpu`` (the ``ann`` extra); without it the
+    constructor says so.
+
+    Args:
+        corpus: ``(n, d)`` vectors (normalised here; a zero row is an error).
+        m: graph degree (faiss ``M``, 32); ``ef_construction``: build beam (80);
+        ef_search: query beam (default 128; at least ``k`` is used), more = better recall.
+    """
+
+    def __init__(self, corpus: np.ndarray, *, m: int = 32, ef_construction: int = 80,
+                 ef_search: int = 128) -> None:
+        try:
+            import faiss
+        except ImportError:
+            raise ImportError("the HNSW index needs faiss: pip install 'kexue[ann]' "
+                              "(faiss-cpu); exact search needs nothing") from None
+        c = np.asarray(corpus, dtype=np.float32)
+        if c.ndim != 2 or c.shape[0] == 0:
+            raise ValueError(f"the corpus must be a non-empty (n, d) array, got {c.shape}")
+        c = _normalise(torch.from_numpy(np.array(c))).numpy()
+        self._faiss = faiss
+        self.index = faiss.IndexHNSWFlat(c.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        self.index.hnsw.efConstruction = ef_construction
+        self.index.add(c)
+        self.ef_search = ef_search
+        self.n, self.dim = c.shape
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, indices)`` as :func:`topk_cosine` returns them (approximate)."""
+        q = np.asarray(queries, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise ValueError(f"queries {q.shape} must be (n, {self.dim})")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an int >= 1, got {k!r}")
+        k = min(k, self.n)
+        q = _normalise(torch.from_numpy(np.array(q))).numpy()
+        params = self._faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        scores, index = self.index.search(q, k, params=params)
+        return scores, index.astype(np.int64)
 
 
 def model_fingerprint(model_dir: str | os.PathLike) -> str:

@@ -42,6 +42,9 @@ def test_encode_in_input_order_and_search(env, capsys):
     rows = capsys.readouterr().out.splitlines()
     assert rows[0] == "# 今天天气很好" and rows[1].split("\t")[3] == "今天天气很好"
     assert rows[1].split("\t")[1] == "1.0000" and len(rows) == 3
+    assert kexue_main(["sim", "search", "--model", str(m), "--vectors", str(out), "--corpus",
+                       str(corpus), "-k", "2", "--index", "hnsw", "今天天气很好"]) == 0
+    assert capsys.readouterr().out.splitlines() == rows  # 5 vectors: HNSW is exact here
 
 
 def test_search_refuses_other_model_pooling_dimension_and_corrupt_files(env, capsys):

@@ -43,3 +43,26 @@ def test_vectors_round_trip_and_bad_files(tmp_path):
     np.save(tmp_path / "d.npy", v.astype(np.float64))
     with pytest.raises(VectorsError, match="float32"):
         load_vectors(tmp_path / "d.npy")
+
+
+def test_hnsw_index_finds_the_exact_neighbours_and_their_cosines():
+    from kexue.similarity.search import HNSWIndex
+
+    g = np.random.default_rng(1)
+    centres = g.normal(size=(50, 32))
+    c = (centres[g.integers(0, 50, 5000)] + 0.5 * g.normal(size=(5000, 32))).astype(np.float32)
+    q = (c[:200] + 0.1 * g.normal(size=(200, 32))).astype(np.float32)
+    s, i = HNSWIndex(c).search(q, 10)
+    es, ei = topk_cosine(q, c, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(i, ei, strict=True)])
+    assert recall > 0.95, recall
+    assert (i[:, 0] == ei[:, 0]).mean() > 0.98
+    cn = c / np.linalg.norm(c, axis=1, keepdims=True)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    np.testing.assert_allclose(s, np.einsum("qd,qkd->qk", qn, cn[i]), rtol=1e-4, atol=1e-5)
+    s3, i3 = HNSWIndex(c[:3]).search(q[:2], 10)  # k larger than the corpus
+    assert i3.shape == (2, 3) and sorted(i3[0]) == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"queries \(2, 8\)"):
+        HNSWIndex(c).search(q[:2, :8], 3)
+    with pytest.raises(ValueError, match="zero"):
+        HNSWIndex(np.zeros((4, 32), dtype=np.float32))
