@@ -31,6 +31,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "kexue-mini-zh": ("roformer", "char-level RoFormer 4 x 256, whole-word MLM + NSP heads"),
     "kexue-mini-zh-char": ("roformer", "as kexue-mini-zh, character (not whole-word) masking"),
     "kexue-gpt-mini-zh": ("gpt2", "GPT-2 layout 4 x 256, same vocabulary, causal LM"),
+    "kexue-sim-mini-zh": ("roformer", "kexue-mini-zh fine-tuned as a sentence encoder "
+                          "(kexue sim; similarity.json names its pooling)"),
     "kexue-xiangqi": ("gpt2", "chess GPT-2 4 x 128 over ICCS moves (20 tokens), kexue chess"),
 }
 

@@ -8,13 +8,15 @@ Usage:
         [--index exact|hnsw] QUERY ...
     kexue sim whiten [--model DIR] FILE -o W.npz [--dim 64]
     kexue sim generate --model DIR TEXT [-n 20] [-k 5] [--pooling P1]
+    kexue sim compare [--model DIR] TEXT TEXT [TEXT ...]
 
 ``encode`` writes one float32 row per input line, in input order (``VECTORS.npy``) and a
 sidecar ``VECTORS.npy.json`` naming the model, pooling and whitening; ``search`` refuses a
 vectors file made by another model, pooling, whitening or dimension. ``eval`` prints
 Spearman x100 between the cosines and the labels of any senteval_cn-format file
 (``sentence1 TAB sentence2 TAB label``). ``generate`` samples SimBERT-style paraphrases from a
-UniLM-trained model and ranks them by cosine. ``--model`` defaults to the shipped kexue-mini-zh.
+UniLM-trained model and ranks them by cosine. ``compare`` prints the cosine of the first text
+with each of the others. ``--model`` defaults to the shipped similarity model kexue-sim-mini-zh.
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ from kexue.cli._exitcodes import (
     positive_int,
 )
 
-_SUBCOMMANDS = ("encode", "eval", "search", "whiten", "generate")
+#: the shipped model ``--model`` defaults to
+DEFAULT_MODEL = "kexue-sim-mini-zh"
+
+_SUBCOMMANDS = ("encode", "eval", "search", "whiten", "generate", "compare")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="model directory (config.json, model.safetensors, vocab.txt); "
-                        "default: the shipped kexue-mini-zh")
+                        "default: the shipped similarity model kexue-sim-mini-zh")
     p.add_argument("--pooling", default=None,
                    help="P1 (cls), P2 (pooler), P3 (last-avg), P4 (first-last-avg); default: "
                         "the model's similarity.json, else P3")
@@ -83,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--top-k", type=positive_int, default=5, help="top-k sampling (5)")
     g.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     _common(g)
+    c = sub.add_parser("compare", help="cosine of the first text with each of the others")
+    c.add_argument("texts", nargs="+", help="two or more texts")
+    _common(c)
     return p
 
 
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     try:
         return {"encode": _encode, "eval": _eval, "search": _search, "whiten": _whiten,
-                "generate": _generate}[args.cmd](args)
+                "generate": _generate, "compare": _compare}[args.cmd](args)
     except (ValueError, OSError, UnicodeDecodeError, ImportError) as err:
         msg = str(err) or type(err).__name__
         if isinstance(err, OSError) and err.strerror and err.filename:
@@ -143,7 +151,7 @@ def _model_dir(args: argparse.Namespace) -> tuple[Path, str | None]:
 
     if args.model is not None:
         return Path(args.model), None
-    return kexue.assets.path("kexue-mini-zh"), kexue.assets.family("kexue-mini-zh")
+    return kexue.assets.path(DEFAULT_MODEL), kexue.assets.family(DEFAULT_MODEL)
 
 
 def _encoder(args: argparse.Namespace):
@@ -225,6 +233,20 @@ def _eval(args: argparse.Namespace) -> int:
     for f, pairs in sets:
         rho = spearman_pairs(lambda s: enc.encode(s, args.batch_size), pairs)
         print(f"{f}\t{len(pairs)} pairs\tSpearman x100 = {rho:.2f}")
+    return OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from kexue.similarity.encoder import check_texts
+    from kexue.similarity.metrics import cosine
+
+    texts = check_texts(args.texts)
+    if len(texts) < 2:
+        raise ValueError("compare needs at least two texts: the first is compared with the rest")
+    enc = _encoder(args)
+    v = enc.encode(texts, args.batch_size)
+    for text, cos in zip(texts[1:], cosine(v[[0] * (len(texts) - 1)], v[1:]), strict=True):
+        print(f"{cos:.4f}\t{texts[0]}\t{text}")
     return OK
 
 

@@ -109,3 +109,20 @@ def test_generate_ranks_sampled_paraphrases(tmp_path, capsys):
     assert 1 <= len(rows) <= 3
     scores = [float(s) for s, _ in rows]
     assert scores == sorted(scores, reverse=True) and all(t != "今天天气不错" for _, t in rows)
+
+
+def test_compare_prints_the_first_texts_cosine_with_each_other(env, capsys):
+    from kexue.similarity.encoder import SentenceEncoder
+
+    _, m, _ = env
+    texts = ["今天天气不错", "今天天气很好", "今天天气不好"]
+    assert kexue_main(["sim", "compare", "--model", str(m), *texts]) == 0
+    rows = [r.split("\t") for r in capsys.readouterr().out.splitlines()]
+    v = SentenceEncoder.from_pretrained(m).encode(texts)
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    assert [r[1:] for r in rows] == [[texts[0], texts[1]], [texts[0], texts[2]]]
+    np.testing.assert_allclose([float(r[0]) for r in rows], v[1:] @ v[0], atol=1e-4)
+    assert kexue_main(["sim", "compare", "--model", str(m), "今天"]) == 1
+    assert "at least two texts" in capsys.readouterr().err
+    assert kexue_main(["sim", "compare", "--model", str(m), "今天", " "]) == 1
+    assert "text 2 is empty" in capsys.readouterr().err
