@@ -33,6 +33,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "kexue-gpt-mini-zh": ("gpt2", "GPT-2 layout 4 x 256, same vocabulary, causal LM"),
     "kexue-sim-mini-zh": ("roformer", "kexue-mini-zh fine-tuned as a sentence encoder "
                           "(kexue sim; similarity.json names its pooling)"),
+    "kexue-mwp-mini-zh": ("roformer", "kexue-mini-zh fine-tuned as the UniLM maths "
+                          "word-problem solver (kexue mwp; mwp.json holds its settings)"),
     "kexue-xiangqi": ("gpt2", "chess GPT-2 4 x 128 over ICCS moves (20 tokens), kexue chess"),
 }
 

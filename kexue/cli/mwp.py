@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("solve", help="solve one typed problem")
     s.add_argument("problem", help="the problem text (Chinese)")
-    s.add_argument("--model", help="solver directory (kexue mwp train --out DIR, then DIR/best)")
+    s.add_argument("--model", help="solver directory (default: the shipped kexue-mwp-mini-zh; "
+                   "or kexue mwp train --out DIR, then DIR/best)")
     s.add_argument("--beams", type=positive_int, default=3, help="beam width (default 3)")
     s.add_argument("--free", action="store_true", help="decode without the well-formedness "
                    "constraint (default: constrained)")
@@ -107,10 +108,20 @@ def _check_problem(text: str) -> list[str]:
     return warnings
 
 
+#: the shipped solver ``--model`` defaults to
+DEFAULT_SOLVER = "kexue-mwp-mini-zh"
+
+
 def _solver_dir(path: str | None) -> Path:
     if path is None:
-        raise UsageError("no solver model is shipped yet: pass --model DIR (a directory "
-                         "written by `kexue mwp train --out RUN`, e.g. RUN/best)")
+        import kexue.assets
+
+        try:
+            return kexue.assets.path(DEFAULT_SOLVER)
+        except FileNotFoundError:
+            raise UsageError("no solver model is shipped in this installation: pass --model "
+                             "DIR (a directory written by `kexue mwp train --out RUN`, e.g. "
+                             "RUN/best)") from None
     p = Path(path)
     if not p.is_dir():
         raise UsageError(f"solver directory not found: {path}")

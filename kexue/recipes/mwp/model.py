@@ -219,12 +219,15 @@ def save_solver(solver: Solver, path: str | os.PathLike, *, overwrite: bool = Tr
 
 
 def load_solver(path: str | os.PathLike) -> Solver:
-    """Read a solver directory written by :func:`save_solver`."""
+    """Read a solver directory written by :func:`save_solver` (``model/`` + ``mwp.json``), or
+    a flat one (``mwp.json`` beside ``config.json``, ``model.safetensors``, ``vocab.txt``: the
+    shipped ``kexue-mwp-mini-zh``)."""
     from kexue.models import build_transformer_model
     from kexue.text import Tokenizer
 
     path = Path(path)
-    if not (path / "mwp.json").is_file() or not (path / "model").is_dir():
+    weights = path / "model" if (path / "model").is_dir() else path
+    if not (path / "mwp.json").is_file() or not (weights / "config.json").is_file():
         raise FileNotFoundError(f"{path} is not a solver directory (no mwp.json and model/; "
                                 f"train one with `kexue mwp train`)")
     try:
@@ -232,8 +235,8 @@ def load_solver(path: str | os.PathLike) -> Solver:
         config = SolverConfig(**settings)
     except (json.JSONDecodeError, TypeError) as err:
         raise ValueError(f"{path / 'mwp.json'}: not a solver configuration ({err})") from None
-    model = build_transformer_model(checkpoint_path=path / "model", model=config.family,
+    model = build_transformer_model(checkpoint_path=weights, model=config.family,
                                     application="unilm")
-    tokenizer = Tokenizer(path / "model" / "vocab.txt",
+    tokenizer = Tokenizer(weights / "vocab.txt",
                           extra_specials=slot_tokens(config.number_slots))
     return Solver(model, tokenizer, config)
