@@ -103,3 +103,19 @@ def test_training_with_slots_solves_new_numbers(tmp_path):
              Problem("n2", "长方形长13米宽6米，面积是多少？", "13*6", "78")]
     assert accuracy(solver, fresh) >= 0.5
 
+
+
+def test_every_real_training_problem_round_trips_through_slots():
+    from kexue.recipes.mwp.data import fixed_splits, read_default
+    from tests.conftest import shared_data_path
+
+    ape, math23k = read_default(shared_data_path("ape210k", "valid.ape.json").parents[1])
+    train = fixed_splits(ape, math23k).train
+    assert len(train) == 9710
+    slotted = 0
+    for p in train:
+        q, numbers = mask_question(p.question, 20)
+        eq = mask_equation(p.equation, numbers)
+        assert is_equal(evaluate(fill_slots(eq, numbers)), p.answer), p.id
+        slotted += "[N" in eq
+    assert slotted > 0.95 * len(train)  # nearly every equation uses a question number
