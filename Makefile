@@ -40,7 +40,8 @@ venv-test: $(VENV)/.test
 
 # The demo ends with kexue's own shipped models: kexue-mini-zh (issue 24) filling in masked
 # characters of real sentences, top candidates with their probabilities, and the chess GPT
-# kexue-xiangqi (issue 16) playing a few opening moves.
+# kexue-xiangqi (issue 16) playing a few opening moves, the similarity model kexue-sim-mini-zh
+# (issue 18) on 8541's demo pairs and the maths solver kexue-mwp-mini-zh (issue 15).
 DEMO_FILL := "中华人民共和[MASK]成立于1949年。" "今天天气很好，我们去公园散[MASK]吧。" \
 	"根据《中华人民共和国刑法》的规定，构成盗[MASK]罪。"
 
@@ -52,6 +53,14 @@ demo: $(VENV)/.base
 	@echo "\nthe chess GPT kexue-xiangqi (issue 16) plays both sides of an opening, its top 3 each move"
 	@echo "(it only ever plays legal moves; its card: kexue/assets/kexue-xiangqi/README.md):"
 	$(PY) -m kexue chess play --red model --black model --max-plies 8 --top --quiet
+	@echo "\nsentence similarity with kexue-sim-mini-zh (issue 18): the cosine of 8541's demo pairs"
+	@echo "(its card: kexue/assets/kexue-sim-mini-zh/README.md):"
+	$(PY) -m kexue sim compare 今天天气不错 今天天气很好 今天天气不好
+	@echo "\nthe maths solver kexue-mwp-mini-zh (issue 15) on three held-out Ape210K problems it gets"
+	@echo "right; it solves 17.7 % of the 1,000 held out (card: kexue/assets/kexue-mwp-mini-zh/README.md):"
+	$(PY) -m kexue mwp solve "一件皮衣降价1/6后售价是750元，这件皮衣原价是多少元？"
+	$(PY) -m kexue mwp solve "除数是5，商是28，余数是4，被除数是多少．"
+	$(PY) -m kexue mwp solve "货物重150吨，用去了30吨，用去的是总数的几分之几？"
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .

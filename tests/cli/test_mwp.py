@@ -26,9 +26,16 @@ def test_refused_problems(problem, message, solver_dir, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_no_model_and_missing_model(capsys):
-    assert kexue_main(["mwp", "solve", "有3个苹果"]) == 2
-    assert "--model" in capsys.readouterr().err
+def test_no_model_and_missing_model(capsys, monkeypatch):
+    import kexue.assets
+
+    def not_shipped(name):
+        raise FileNotFoundError(f"{name} is not shipped")
+
+    with monkeypatch.context() as m:
+        m.setattr(kexue.assets, "path", not_shipped)
+        assert kexue_main(["mwp", "solve", "有3个苹果"]) == 2
+        assert "--model" in capsys.readouterr().err
     assert kexue_main(["mwp", "solve", "有3个苹果", "--model", "/nonexistent/x"]) == 2
     assert "not found" in capsys.readouterr().err
 
@@ -69,3 +76,13 @@ def test_eval_bad_files(tmp_path, solver_dir, capsys):
     assert kexue_main(["mwp", "eval", str(bad), "--model", str(solver_dir)]) == 1
     assert "line 1" in capsys.readouterr().err
     assert MAX_PROBLEM_CHARS < 10_000
+
+
+def test_the_shipped_solver_is_the_default(capsys):
+    import kexue.assets
+
+    if "kexue-mwp-mini-zh" not in kexue.assets.available():
+        pytest.skip("kexue-mwp-mini-zh is not shipped in this installation")
+    assert kexue_main(["mwp", "solve", "除数是5，商是28，余数是4，被除数是多少．"]) == 0
+    out = capsys.readouterr().out
+    assert "expression: 28*5+4" in out and "answer: 144" in out
