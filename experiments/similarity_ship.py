@@ -132,10 +132,12 @@ def card(settings: dict, train: list[dict], scores: dict, demo: list[float], siz
         "",
         "## Limits",
         "",
-        f"A 4-layer model trained on {settings['pairs']:,} pairs: it ranks paraphrases above",
-        "unrelated sentences but is far below a base model fine-tuned on the full data, and a",
-        "negation (不好 / 很好) moves its cosine much less than the article's model, whose",
-        "negation sensitivity came from NLI data that is not available here.",
+        f"A 4-layer model trained on {settings['pairs']:,} pairs, far below a base model "
+        "fine-tuned on the full data. It does not separate negations: "
+        f"{DEMO[1][1]} is at cosine {demo[1]:.3f} from {DEMO[1][0]} and {DEMO[0][1]} at "
+        f"{demo[0]:.3f} (the article: {DEMO[1][2]} and {DEMO[0][2]}); "
+        f"{DEMO[3][1]} {demo[3]:.3f} vs {DEMO[2][1]} {demo[2]:.3f}. The article credits its "
+        "negation sensitivity to NLI data, which is not available here.",
         "",
         "## Reproduce",
         "",
