@@ -91,21 +91,24 @@ class KVCache:
     def reorder(self, index: torch.Tensor) -> None:
         """Keep batch rows ``index`` (beam search), in place, everywhere in the cache.
 
-        The self-attention buffers keep their capacity: the whole buffer is gathered (one
-        contiguous ``index_select``, about twice as fast on a CPU as gathering only the live
-        positions into a strided view, though it also copies the unused tail), so the next
-        ``append`` writes in place instead of growing (and copying) the whole cache again after
-        every beam-search step.
+        The self-attention buffers keep their capacity: the live positions are gathered into a
+        buffer of the same capacity, so the next ``append`` writes in place instead of growing
+        (and copying) the whole cache again after every beam-search step.
         """
         index = torch.as_tensor(index, dtype=torch.long)
 
         def pick(t: torch.Tensor) -> torch.Tensor:
             return t.index_select(0, index.to(t.device))
 
+        def pick_live(buf: torch.Tensor, n: int) -> torch.Tensor:
+            new = buf.new_empty((index.numel(), *buf.shape[1:]))
+            torch.index_select(buf[:, :, :n], 0, index.to(buf.device), out=new[:, :, :n])
+            return new
+
         for i in range(self.num_layers):
             if self._keys[i] is not None:
-                self._keys[i] = pick(self._keys[i])
-                self._values[i] = pick(self._values[i])
+                self._keys[i] = pick_live(self._keys[i], self._lengths[i])
+                self._values[i] = pick_live(self._values[i], self._lengths[i])
             if self.cross[i] is not None:
                 k, v = self.cross[i]
                 self.cross[i] = (pick(k), pick(v))
