@@ -42,8 +42,8 @@ RECIPES = ("classifier", "cosine", "cosent", "simbert", "cln", "shared", "per-ta
            "gru-am", "gru-softmax")
 
 
-def r_cannot_save(recipe: str) -> bool:
-    return recipe not in ("classifier", "cosine", "cosent", "simbert")
+#: the recipes whose trained model is a sentence encoder (``--save`` writes it)
+ENCODERS = ("classifier", "cosine", "cosent", "simbert")
 
 
 def main() -> int:
@@ -67,7 +67,7 @@ def main() -> int:
     ap.add_argument("--save", default=None, help="write the trained encoder to this directory "
                     "(classifier, cosine, cosent, simbert)")
     args = ap.parse_args()
-    if args.save and r_cannot_save(args.recipe):
+    if args.save and args.recipe not in ENCODERS:
         ap.error(f"--save: the {args.recipe} recipe is not a sentence encoder")
     torch.set_num_threads(1)
     commit = git_commit()

@@ -152,13 +152,15 @@ class Solver:
 
     def prompt(self, question: str) -> list[int]:
         """``[CLS] question [SEP]`` ids, the question cut to leave room for the answer."""
-        limit = self.config.maxlen - self.config.max_new_tokens
-        return self.tokenizer.encode(self.mask(question)[0], maxlen=max(limit, 3))[0]
+        return self._encode_prompt(self.mask(question)[0])
 
-    def _number_ids(self, question: str) -> list[list[int]]:
+    def _encode_prompt(self, masked: str) -> list[int]:
+        limit = self.config.maxlen - self.config.max_new_tokens
+        return self.tokenizer.encode(masked, maxlen=max(limit, 3))[0]
+
+    def _number_ids(self, masked: str, slotted: Sequence[str]) -> list[list[int]]:
         """Token ids of every number the constrained decoder allows: the question's (its
         slots, when the solver uses them) and the common constants."""
-        masked, slotted = self.mask(question)
         numbers = set(question_numbers(SLOT.sub(" ", masked))) | set(self.config.constants)
         out = [[self.tokenizer.token_to_id(t)] for t in slot_tokens(len(slotted))]
         for n in sorted(numbers):
@@ -181,8 +183,8 @@ class Solver:
             raise ValueError(f"beams must be an int >= 1, got {beams!r}")
         was_training = self.model.training
         self.model.eval()
-        prompts = [self.prompt(q) for q in questions]
-        slotted = [self.mask(q)[1] for q in questions]
+        masked = [self.mask(q) for q in questions]
+        prompts = [self._encode_prompt(m) for m, _ in masked]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[str] = [""] * len(prompts)
         try:
@@ -192,7 +194,7 @@ class Solver:
                 kw: dict = {"max_new_tokens": self.config.max_new_tokens}
                 if constrained:
                     kw["hooks"] = [self.hook]
-                    kw["states"] = [self.hook.new_state(self._number_ids(questions[i]))
+                    kw["states"] = [self.hook.new_state(self._number_ids(*masked[i]))
                                     for i in chunk]
                 if beams == 1:
                     gen = self.decoder.greedy(batch, **kw)
@@ -200,7 +202,7 @@ class Solver:
                     gen = self.decoder.beam_search(batch, num_beams=beams, length_penalty=0.0,
                                                    early_stopping="best", **kw)
                 for i, cands in zip(chunk, gen.tolist(), strict=True):
-                    out[i] = fill_slots(self.text(cands[0]), slotted[i])
+                    out[i] = fill_slots(self.text(cands[0]), masked[i][1])
         finally:
             self.model.train(was_training)
         return out

@@ -46,23 +46,22 @@ def mask_question(question: str, slots: int) -> tuple[str, list[str]]:
         if v not in values and len(numbers) < slots:
             values[v] = len(numbers)
             numbers.append(text)
-
-    def sub(m: re.Match) -> str:
-        k = values.get(Fraction(m.group()))
-        return m.group() if k is None else f"[N{k}]"
-
-    return _NUMBER.sub(sub, question), numbers
+    return _write_slots(question, values), numbers
 
 
 def mask_equation(equation: str, numbers: Sequence[str]) -> str:
     """``equation`` with every number equal in value to ``numbers[k]`` written ``[Nk]``."""
-    values = {Fraction(n): k for k, n in reversed(list(enumerate(numbers)))}
+    return _write_slots(equation, {Fraction(n): k for k, n in reversed(list(enumerate(numbers)))})
+
+
+def _write_slots(text: str, values: dict[Fraction, int]) -> str:
+    """``text`` with each number whose value has slot ``k`` in ``values`` written ``[Nk]``."""
 
     def sub(m: re.Match) -> str:
         k = values.get(Fraction(m.group()))
         return m.group() if k is None else f"[N{k}]"
 
-    return _NUMBER.sub(sub, equation)
+    return _NUMBER.sub(sub, text)
 
 
 def fill_slots(expression: str, numbers: Sequence[str]) -> str:
